@@ -1,0 +1,369 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: (c) 2026, portsec.openstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: allowed_address_pair
+short_description: Manage the allowed address pairs of one Neutron port, pair by pair
+version_added: 0.1.0
+author:
+  - portsec.openstack contributors
+description:
+  - Add or remove allowed address pairs ("IP address filtering") on one port, like
+    C(openstack port set --allowed-address) and C(openstack port unset --allowed-address),
+    declaratively and without touching the pairs other tasks manage.
+  - An allowed address pair authorises an address the port B(itself) may use, as source of
+    what it sends and as destination of what it receives. It does not let other VMs reach
+    the port; security groups decide that.
+  - Pairs are compared by meaning. V(10.0.0.5) and V(10.0.0.5/32) are the same pair
+    (V(/128) for IPv6), IPv6 may be written in any valid form, MAC addresses compare without
+    regard to case, an omitted MAC means the port's own MAC, and order never matters.
+  - V(10.10.10.11/24) and V(10.10.10.0/24) are different pairs. Neutron stores the text as
+    given; ML2/OVN, the default backend, reads a prefix whose host part is not zero as that
+    single address (the mask only gives the subnet size), while the ML2/OVS firewall reads it
+    as the whole V(/24). Write V(10.10.10.0/24) for a whole subnet and a bare address for one
+    host.
+  - Every update carries Neutron's revision precondition (C(If-Match)), so pairs added by
+    another writer at the same time are never lost; the module re-reads, re-plans and retries.
+options:
+  port:
+    description:
+      - Name or ID of the port.
+      - Mutually exclusive with O(server).
+    type: str
+  server:
+    description:
+      - Name or ID of the server whose port is managed.
+      - If the server has several ports, choose one with O(network), O(fixed_ip) or
+        O(mac_address).
+    type: str
+  network:
+    description:
+      - Name or ID of the port's network, to choose among the ports of O(server), or among
+        ports that share the name O(port).
+    type: str
+  fixed_ip:
+    description:
+      - A fixed IP address of the port, to choose among the ports of O(server).
+    type: str
+  mac_address:
+    description:
+      - The MAC address of the port, to choose among the ports of O(server).
+      - This selects the port; the MAC of a pair is given in O(pairs[].mac_address).
+    type: str
+  pairs:
+    description:
+      - The allowed address pairs to ensure present or absent.
+      - With O(exclusive=true) and an empty list, all pairs are removed.
+      - Mutually exclusive with O(pair).
+    type: list
+    elements: dict
+    suboptions:
+      ip_address:
+        description:
+          - An IPv4 or IPv6 address (a single host, sent as the bare address), or a prefix in
+            CIDR notation.
+          - IPv4 text must be canonical (Neutron requires it), for example V(10.10.10.0/24),
+            not V(10.10.10.0/255.255.255.0).
+          - Multicast addresses are refused. V(0.0.0.0/0) or V(::/0) is accepted with a
+            warning, as it turns off anti-spoofing for the port.
+        type: str
+        required: true
+      mac_address:
+        description:
+          - The MAC address the port may use with O(pairs[].ip_address). Defaults to the
+            port's own MAC.
+        type: str
+  pair:
+    description:
+      - Shorthand for one pair with the port's own MAC, the same as one element of O(pairs)
+        with only O(pairs[].ip_address).
+      - Mutually exclusive with O(pairs).
+    type: str
+  state:
+    description:
+      - V(present) ensures the pairs exist and keeps all others.
+      - V(absent) ensures the pairs are gone and keeps all others. Stored pairs are matched
+        by meaning, so removing V(10.0.0.5) removes a stored V(10.0.0.5/32).
+    type: str
+    choices: [present, absent]
+    default: present
+  exclusive:
+    description:
+      - With O(state=present), make the port's pairs exactly O(pairs); others are removed.
+      - Stored pairs equal to a requested one are kept as stored, never rewritten.
+    type: bool
+    default: false
+  resolve_names:
+    description:
+      - Also return the names of the port's network and server, which costs up to two
+        more requests.
+    type: bool
+    default: false
+notes:
+  - "Request budget, counted against a real Neutron (one Keystone token request and the SDK's
+    one version discovery request come on top): a port by ID costs one C(GET) of the port
+    and one list of the project's security groups (for the names in the result); a port by
+    name costs the same with a list instead of the C(GET). A change adds one C(PUT). A retry
+    after a conflict adds one C(GET) and one C(PUT). A pair that already exists is never sent."
+  - The number of pairs per port is limited by the server option C(max_allowed_address_pair)
+    (10 by default), which clients cannot read; the module explains Neutron's refusal.
+  - "Neutron's default policy lets only an admin or a member of the project that owns the
+    port's B(network) change allowed address pairs; a member of another project gets 403 even
+    on its own port of a shared network."
+  - Allowed address pairs require port security on the port. To disable port security, use
+    M(portsec.openstack.port_security), which also clears the pairs.
+extends_documentation_fragment:
+  - portsec.openstack.openstack
+  - portsec.openstack.openstack.attributes
+seealso:
+  - module: portsec.openstack.port_security
+  - module: openstack.cloud.port
+"""
+
+EXAMPLES = r"""
+# Case 1 of the guide, completed on A's side: VM A sends from its secondary address
+# 10.10.10.11, which A's own anti-spoofing drops unless A's port may use it.
+- name: Let VM A's port use its secondary address
+  portsec.openstack.allowed_address_pair:
+    cloud: mycloud
+    server: vm-a
+    pair: 10.10.10.11
+# Replaces: openstack port set --allowed-address ip-address=10.10.10.11 <PORT-A>
+
+# Case 2 done right: each port may use its own VM's secondary address.
+- name: Let VM B's port use 10.10.10.12
+  portsec.openstack.allowed_address_pair:
+    cloud: mycloud
+    server: vm-b
+    pairs:
+      - ip_address: 10.10.10.12
+
+# The guide's literal Case 2 command. Under ML2/OVN this lets port B use only 10.10.10.11,
+# not the whole /24, and it does nothing for A's own anti-spoofing.
+- name: The guide's literal command
+  portsec.openstack.allowed_address_pair:
+    cloud: mycloud
+    port: port-b
+    pair: 10.10.10.11/24
+
+# A VRRP pair: both routers may answer for the virtual address.
+- name: Keepalived virtual IP on both ports
+  portsec.openstack.allowed_address_pair:
+    cloud: mycloud
+    port: "{{ item }}"
+    pair: 192.168.1.100
+  loop: [router-1-port, router-2-port]
+
+- name: Remove one pair, keep the others
+  portsec.openstack.allowed_address_pair:
+    cloud: mycloud
+    port: port-b
+    pair: 10.10.10.11/24
+    state: absent
+# Replaces: openstack port unset --allowed-address ip-address=10.10.10.11/24 <PORT-B>
+
+- name: Make the pairs exactly these (with a MAC of its own for the second)
+  portsec.openstack.allowed_address_pair:
+    cloud: mycloud
+    port: port-b
+    exclusive: true
+    pairs:
+      - ip_address: 10.10.10.12
+      - ip_address: 10.20.0.0/16
+        mac_address: fa:16:3e:aa:bb:cc
+
+- name: Remove all pairs
+  portsec.openstack.allowed_address_pair:
+    cloud: mycloud
+    port: port-b
+    exclusive: true
+    pairs: []
+# Replaces: openstack port set --no-allowed-address <PORT-B>
+"""
+
+RETURN = r"""
+port:
+  description: The port after the change (or, in check mode, as it would be).
+  returned: success
+  type: dict
+  contains:
+    id:
+      description: Port ID.
+      type: str
+    name:
+      description: Port name.
+      type: str
+    network_id:
+      description: ID of the port's network.
+      type: str
+    network_name:
+      description: Name of the port's network.
+      type: str
+      returned: when O(resolve_names=true)
+    project_id:
+      description: ID of the project that owns the port.
+      type: str
+    fixed_ips:
+      description: Fixed IPs of the port.
+      type: list
+      elements: dict
+    mac_address:
+      description: MAC address of the port, lower case.
+      type: str
+    port_security_enabled:
+      description: Whether port security is enabled.
+      type: bool
+    security_groups:
+      description: Security groups bound to the port, with names.
+      type: list
+      elements: dict
+    allowed_address_pairs:
+      description: Allowed address pairs as Neutron stores them, each with the MAC filled in.
+      type: list
+      elements: dict
+      sample: [{"ip_address": "10.10.10.11", "mac_address": "fa:16:3e:12:34:56"}]
+    revision_number:
+      description: Neutron's revision of the port.
+      type: int
+    device_id:
+      description: ID of the server (or other device) the port belongs to.
+      type: str
+    device_owner:
+      description: Owner of the port.
+      type: str
+    server_name:
+      description: Name of the server.
+      type: str
+      returned: when O(resolve_names=true)
+added:
+  description: The pairs added (or that would be added, in check mode).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"ip_address": "10.10.10.11", "mac_address": "fa:16:3e:12:34:56"}]
+removed:
+  description: The pairs removed, as they were stored.
+  returned: success
+  type: list
+  elements: dict
+attempts:
+  description: How many read-plan-write rounds the task took (more than one after a conflict).
+  returned: success
+  type: int
+  sample: 1
+conflicts:
+  description: How many times Neutron answered 412 because another writer changed the port first.
+  returned: success
+  type: int
+  sample: 0
+"""
+
+from ansible_collections.portsec.openstack.plugins.module_utils.base import PortsecModule
+from ansible_collections.portsec.openstack.plugins.module_utils.errors import NeutronError, PortsecError
+from ansible_collections.portsec.openstack.plugins.module_utils.groups import GroupCatalog
+from ansible_collections.portsec.openstack.plugins.module_utils.neutron import (
+    Cloud,
+    explain_update_error,
+    require_extension_field,
+)
+from ansible_collections.portsec.openstack.plugins.module_utils.planning import (
+    diff_view,
+    pair_view,
+    parse_requested_pairs,
+    plan_pairs,
+    port_label,
+)
+from ansible_collections.portsec.openstack.plugins.module_utils.selection import (
+    SELECTION_KWARGS,
+    select_one_port,
+    selection_argument_spec,
+)
+from ansible_collections.portsec.openstack.plugins.module_utils.views import port_result
+
+
+class AllowedAddressPairModule(PortsecModule):
+    argument_spec = dict(
+        selection_argument_spec(),
+        pairs=dict(type='list', elements='dict', options=dict(
+            ip_address=dict(type='str', required=True),
+            mac_address=dict(type='str'),
+        )),
+        pair=dict(type='str'),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        exclusive=dict(type='bool', default=False),
+        resolve_names=dict(type='bool', default=False),
+    )
+    module_kwargs = dict(
+        supports_check_mode=True,
+        required_one_of=SELECTION_KWARGS['required_one_of'] + [('pairs', 'pair')],
+        mutually_exclusive=SELECTION_KWARGS['mutually_exclusive'] + [('pairs', 'pair')],
+    )
+
+    def run(self):
+        params = self.params
+        state = params['state']
+        if params['exclusive'] and state == 'absent':
+            raise PortsecError('exclusive: true only applies with state: present (it makes the'
+                               ' pairs exactly the given list). To remove pairs, use state:'
+                               ' absent without exclusive.')
+        if params['pair'] is not None:
+            requested_input = [{'ip_address': params['pair']}]
+        else:
+            requested_input = [dict((key, value) for key, value in item.items() if value is not None)
+                               for item in params['pairs']]
+        requested, warnings = parse_requested_pairs(requested_input)
+
+        cloud = Cloud(self.conn)
+        port = select_one_port(cloud, params)
+        require_extension_field(port, 'allowed_address_pairs', 'allowed-address-pairs')
+
+        def plan(current):
+            result = plan_pairs(current, requested, state, params['exclusive'])
+            if result.added and not current.get('port_security_enabled'):
+                raise PortsecError(
+                    'Port %s has port security disabled, and allowed address pairs require it'
+                    ' (Neutron answers 409 AddressPairAndPortSecurityRequired). A port without'
+                    ' port security already accepts any address; if you want filtering, enable'
+                    ' it first with portsec.openstack.port_security (port_security_enabled:'
+                    ' true, with its security groups), then add the pairs.' % port_label(current))
+            return result
+
+        if state == 'present':
+            for warning in warnings:
+                self.warn(warning)
+        before = port
+        try:
+            after, result, attempts, conflicts = cloud.converge_port(port, plan, self.check_mode)
+        except NeutronError as exc:
+            raise explain_update_error(exc, port, ['allowed_address_pairs'])
+
+        catalog = GroupCatalog(cloud, port.get('project_id') or port.get('tenant_id'))
+        names = catalog.name_map(list(after.get('security_groups') or []))
+        port_mac = result.port_mac
+        output = dict(
+            changed=result.changed,
+            port=port_result(cloud, after, names, params['resolve_names']),
+            added=[pair_view(pair.to_request(), port_mac) for pair in result.added],
+            removed=[pair_view(pair.raw, port_mac) for pair in result.removed],
+            attempts=attempts,
+            conflicts=conflicts,
+        )
+        if self.diff_mode:
+            output['diff'] = dict(before=diff_view(before, names), after=diff_view(after, names))
+        self.exit_json(**output)
+
+
+def main():
+    AllowedAddressPairModule()()
+
+
+if __name__ == '__main__':
+    main()

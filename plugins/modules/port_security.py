@@ -1,0 +1,366 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: (c) 2026, portsec.openstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: port_security
+short_description: Manage port security and security groups of one Neutron port
+version_added: 0.1.0
+author:
+  - portsec.openstack contributors
+description:
+  - Enable or disable Neutron port security on one port and manage the security groups
+    bound to that port only, like Horizon's C(Edit Port) and C(Edit Security Groups) on
+    one interface of a server. Other ports of the same server are not touched.
+  - Disabling port security sends one update that also clears the port's security groups
+    and allowed address pairs, which Neutron otherwise refuses with a 409 conflict. The
+    diff and the result show exactly what was removed.
+  - Disabling port security on a port that has a floating IP, or that sits on an external
+    network, opens every port of the VM to the outside. The module refuses it unless
+    O(accept_exposure=true).
+  - Every update carries Neutron's revision precondition (C(If-Match)), so a change made
+    by another writer between our read and our write is never lost; the module re-reads,
+    re-plans and retries.
+options:
+  port:
+    description:
+      - Name or ID of the port.
+      - Mutually exclusive with O(server).
+    type: str
+  server:
+    description:
+      - Name or ID of the server whose port is managed.
+      - If the server has several ports, choose one with O(network), O(fixed_ip) or
+        O(mac_address).
+    type: str
+  network:
+    description:
+      - Name or ID of the port's network, to choose among the ports of O(server), or among
+        ports that share the name O(port).
+    type: str
+  fixed_ip:
+    description:
+      - A fixed IP address of the port, to choose among the ports of O(server).
+    type: str
+  mac_address:
+    description:
+      - The MAC address of the port, to choose among the ports of O(server).
+    type: str
+  port_security_enabled:
+    description:
+      - Whether port security (anti-spoofing and security groups) is enabled on the port.
+      - V(false) also removes all security groups and allowed address pairs of the port,
+        in the same update.
+      - Re-enabling does not bring back the C(default) group (Neutron adds it only when
+        a port is created). Give O(security_groups) in the same task, or the port drops
+        nearly all traffic; the module warns in that case.
+      - If omitted, the current state is kept.
+    type: bool
+    aliases: [enabled]
+  security_groups:
+    description:
+      - Names or IDs of security groups, applied according to O(security_groups_mode).
+      - Names are looked up in the project that owns the port, so an admin who sees a
+        C(default) group in every project is not stopped by an ambiguity.
+      - Cannot be combined with O(port_security_enabled=false).
+      - If omitted, the port's groups are kept (except when port security is disabled).
+    type: list
+    elements: str
+  security_groups_mode:
+    description:
+      - V(exact) makes the port's groups exactly O(security_groups).
+      - V(add) adds O(security_groups) and keeps the others.
+      - V(remove) removes O(security_groups) and keeps the others.
+    type: str
+    choices: [exact, add, remove]
+    default: exact
+  accept_exposure:
+    description:
+      - Allow disabling port security on a port that has a floating IP or sits on an
+        external network. The module then warns that every port of the VM is reachable
+        from outside.
+    type: bool
+    default: false
+  resolve_names:
+    description:
+      - Also return the names of the port's network and server, which costs up to two
+        more requests.
+    type: bool
+    default: false
+notes:
+  - "Request budget, counted against a real Neutron (one Keystone token request and the
+    SDK's one version discovery request come on top): a port by ID costs one C(GET) of the
+    port and one list of the project's security groups; a port by name costs the same
+    with a list instead of the C(GET). A change adds one C(PUT); disabling adds one list
+    of floating IPs and one C(GET) of the network for the exposure check. A retry after
+    a conflict adds one C(GET) and one C(PUT)."
+  - "Neutron's default policy lets only an admin or a member of the project that owns the
+    port's B(network) change O(port_security_enabled); a member of another project gets
+    403 even on its own port of a shared network. Changing security groups only needs
+    the right to update the port."
+  - Replaces C(openstack port set --disable-port-security --no-security-group
+    --no-allowed-address PORT), C(openstack port set --enable-port-security PORT) and
+    C(openstack port set/unset --security-group GROUP PORT).
+extends_documentation_fragment:
+  - portsec.openstack.openstack
+  - portsec.openstack.openstack.attributes
+seealso:
+  - module: portsec.openstack.allowed_address_pair
+  - module: openstack.cloud.port
+  - module: openstack.cloud.security_group
+"""
+
+EXAMPLES = r"""
+- name: Case 1 of the guide - disable port security on VM B's only port
+  portsec.openstack.port_security:
+    cloud: mycloud
+    server: vm-b
+    port_security_enabled: false
+    # VM B has a floating IP: every port of it is now reachable from outside.
+    accept_exposure: true
+
+- name: Case 3 - disable port security on the database port of VM B only
+  portsec.openstack.port_security:
+    cloud: mycloud
+    server: vm-b
+    network: db-net
+    port_security_enabled: false
+
+- name: Case 3, secure variant - keep port security on the DB port, with the DB group
+  portsec.openstack.port_security:
+    cloud: mycloud
+    port: vm-b-db
+    port_security_enabled: true
+    security_groups:
+      - db
+
+- name: Re-enable port security and apply groups in the same update
+  portsec.openstack.port_security:
+    cloud: mycloud
+    port: 2c9fd2f1-7b3e-4c0e-9d51-3d2b4e0b6a11
+    port_security_enabled: true
+    security_groups: [ssh, http]
+
+- name: Add the http group to the port of VM A on the project network, keep the others
+  portsec.openstack.port_security:
+    cloud: mycloud
+    server: vm-a
+    fixed_ip: 192.168.1.11
+    security_groups: [http]
+    security_groups_mode: add
+
+- name: Remove the ssh group from one port only
+  portsec.openstack.port_security:
+    cloud: mycloud
+    port: vm-a-port
+    security_groups: [ssh]
+    security_groups_mode: remove
+"""
+
+RETURN = r"""
+port:
+  description: The port after the change (or, in check mode, as it would be).
+  returned: success
+  type: dict
+  contains:
+    id:
+      description: Port ID.
+      type: str
+      sample: 2c9fd2f1-7b3e-4c0e-9d51-3d2b4e0b6a11
+    name:
+      description: Port name.
+      type: str
+      sample: vm-b-port
+    network_id:
+      description: ID of the port's network.
+      type: str
+    network_name:
+      description: Name of the port's network, with O(resolve_names=true).
+      type: str
+      returned: when O(resolve_names=true)
+    project_id:
+      description: ID of the project that owns the port.
+      type: str
+    fixed_ips:
+      description: Fixed IPs of the port.
+      type: list
+      elements: dict
+      sample: [{"ip_address": "192.168.1.12", "subnet_id": "5b1c..."}]
+    mac_address:
+      description: MAC address of the port, lower case.
+      type: str
+      sample: fa:16:3e:12:34:56
+    port_security_enabled:
+      description: Whether port security is enabled.
+      type: bool
+    security_groups:
+      description: Security groups bound to the port.
+      type: list
+      elements: dict
+      sample: [{"id": "8e1b...", "name": "ssh"}]
+    allowed_address_pairs:
+      description: Allowed address pairs, each with the MAC filled in.
+      type: list
+      elements: dict
+      sample: [{"ip_address": "10.10.10.12", "mac_address": "fa:16:3e:12:34:56"}]
+    revision_number:
+      description: Neutron's revision of the port.
+      type: int
+    device_id:
+      description: ID of the server (or other device) the port belongs to.
+      type: str
+    device_owner:
+      description: Owner of the port, for example C(compute:nova).
+      type: str
+    server_name:
+      description: Name of the server, with O(resolve_names=true) and a server as device.
+      type: str
+      returned: when O(resolve_names=true)
+removed:
+  description: What the change removed from the port (or would remove, in check mode).
+  returned: success
+  type: dict
+  contains:
+    security_groups:
+      description: The security groups removed, with names.
+      type: list
+      elements: dict
+      sample: [{"id": "8e1b...", "name": "default"}]
+    allowed_address_pairs:
+      description: The allowed address pairs removed (when port security is disabled).
+      type: list
+      elements: dict
+attempts:
+  description: How many read-plan-write rounds the task took (more than one after a conflict).
+  returned: success
+  type: int
+  sample: 1
+conflicts:
+  description: How many times Neutron answered 412 because another writer changed the port first.
+  returned: success
+  type: int
+  sample: 0
+"""
+
+from ansible_collections.portsec.openstack.plugins.module_utils.base import PortsecModule
+from ansible_collections.portsec.openstack.plugins.module_utils.errors import NeutronError, PortsecError
+from ansible_collections.portsec.openstack.plugins.module_utils.groups import GroupCatalog
+from ansible_collections.portsec.openstack.plugins.module_utils.neutron import (
+    Cloud,
+    explain_update_error,
+    require_extension_field,
+)
+from ansible_collections.portsec.openstack.plugins.module_utils.planning import (
+    diff_view,
+    exposure_reasons,
+    pair_view,
+    plan_port_security,
+    port_label,
+    validate_port_security_request,
+)
+from ansible_collections.portsec.openstack.plugins.module_utils.selection import (
+    SELECTION_KWARGS,
+    select_one_port,
+    selection_argument_spec,
+)
+from ansible_collections.portsec.openstack.plugins.module_utils.views import port_result
+
+
+class PortSecurityModule(PortsecModule):
+    argument_spec = dict(
+        selection_argument_spec(),
+        port_security_enabled=dict(type='bool', aliases=['enabled']),
+        security_groups=dict(type='list', elements='str'),
+        security_groups_mode=dict(type='str', default='exact', choices=['exact', 'add', 'remove']),
+        accept_exposure=dict(type='bool', default=False),
+        resolve_names=dict(type='bool', default=False),
+    )
+    module_kwargs = dict(
+        supports_check_mode=True,
+        required_one_of=SELECTION_KWARGS['required_one_of'] + [
+            ('port_security_enabled', 'security_groups')],
+        mutually_exclusive=SELECTION_KWARGS['mutually_exclusive'],
+    )
+
+    def run(self):
+        params = self.params
+        enabled = params['port_security_enabled']
+        mode = params['security_groups_mode']
+        validate_port_security_request(enabled, params['security_groups'], mode)
+
+        cloud = Cloud(self.conn)
+        port = select_one_port(cloud, params)
+        require_extension_field(port, 'port_security_enabled', 'port-security')
+        catalog = GroupCatalog(cloud, port.get('project_id') or port.get('tenant_id'))
+        group_ids = None
+        if params['security_groups'] is not None:
+            group_ids = catalog.resolve(params['security_groups'])
+
+        exposure = {}
+
+        def plan(current):
+            result = plan_port_security(current, enabled, group_ids, mode)
+            if result.disables:
+                if 'reasons' not in exposure:
+                    floating_ips = cloud.list_floating_ips(port_id=current['id'])
+                    network = cloud.get_network(current['network_id'])
+                    exposure['reasons'] = exposure_reasons(current, floating_ips, network)
+                self._guard(current, exposure['reasons'])
+            return result
+
+        before = port
+        try:
+            after, result, attempts, conflicts = cloud.converge_port(port, plan, self.check_mode)
+        except NeutronError as exc:
+            raise explain_update_error(exc, port, ['port_security_enabled', 'security_groups'])
+        for warning in result.warnings:
+            self.warn(warning)
+
+        names = catalog.name_map(list(before.get('security_groups') or [])
+                                 + list(after.get('security_groups') or []))
+        changed = result.changed
+        output = dict(
+            changed=changed,
+            port=port_result(cloud, after, names, params['resolve_names']),
+            removed=dict(
+                security_groups=[{'id': group, 'name': names.get(group)}
+                                 for group in result.removed_groups],
+                allowed_address_pairs=[pair_view(raw, (before.get('mac_address') or '').lower())
+                                       for raw in result.removed_pairs],
+            ),
+            attempts=attempts,
+            conflicts=conflicts,
+        )
+        if self.diff_mode:
+            output['diff'] = dict(before=diff_view(before, names), after=diff_view(after, names))
+        self.exit_json(**output)
+
+    def _guard(self, port, reasons):
+        if not reasons:
+            return
+        text = ' and '.join(reasons)
+        if not self.params['accept_exposure']:
+            raise PortsecError(
+                'Refusing to disable port security on port %s: %s, so every port of the'
+                ' VM behind it would be reachable from outside with no security group and'
+                ' no anti-spoofing. Set accept_exposure: true to accept that exposure, or'
+                ' keep port security on and open only what is needed (security groups,'
+                ' allowed address pairs).' % (port_label(port), text))
+        self.warn('Port security is disabled on port %s although %s: every port of the VM'
+                  ' behind it is reachable from outside, with no security group and no'
+                  ' anti-spoofing.' % (port_label(port), text))
+
+
+def main():
+    PortSecurityModule()()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,250 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Request layer, selection and group resolution, with a fake at the SDK boundary."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+import pytest
+
+from ansible_collections.portsec.openstack.plugins.module_utils.errors import NeutronError, PortsecError
+from ansible_collections.portsec.openstack.plugins.module_utils.groups import GroupCatalog
+from ansible_collections.portsec.openstack.plugins.module_utils.neutron import (
+    Cloud,
+    explain_update_error,
+    require_extension_field,
+)
+from ansible_collections.portsec.openstack.plugins.module_utils.planning import plan_pairs, parse_requested_pairs
+from ansible_collections.portsec.openstack.plugins.module_utils.selection import select_one_port
+
+PORT_ID = '11111111-2222-3333-4444-555555555555'
+MAC = 'fa:16:3e:00:00:01'
+
+
+class FakeResponse:
+    def __init__(self, status, body=None):
+        self.status_code = status
+        self._body = body
+        self.content = json.dumps(body).encode() if body is not None else b''
+        self.text = self.content.decode()
+        self.reason = 'reason'
+
+    def json(self):
+        if self._body is None:
+            raise ValueError('no body')
+        return self._body
+
+
+class FakeAdapter:
+    """Answers requests from a list of (method, url-prefix, response) rules, in order."""
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.calls = []
+
+    def request(self, url, method, raise_exc=False, **kwargs):
+        self.calls.append((method, url, kwargs))
+        for index, (rule_method, rule_url, response) in enumerate(self.script):
+            if rule_method == method and url == rule_url:
+                del self.script[index]
+                return response
+        raise AssertionError('unexpected request %s %s' % (method, url))
+
+
+class FakeConn:
+    def __init__(self, network_script, compute_script=()):
+        self.network = FakeAdapter(network_script)
+        self.compute = FakeAdapter(compute_script)
+
+
+def port(revision=1, pairs=(), **extra):
+    body = {'id': PORT_ID, 'name': 'port-a', 'mac_address': MAC, 'network_id': 'net',
+            'port_security_enabled': True, 'security_groups': [], 'project_id': 'p1',
+            'allowed_address_pairs': list(pairs), 'revision_number': revision}
+    body.update(extra)
+    return body
+
+
+def neutron_error(status, error_type, message):
+    return FakeResponse(status, {'NeutronError': {'type': error_type, 'message': message, 'detail': ''}})
+
+
+def add_pair_plan(ip):
+    wanted = parse_requested_pairs([ip])[0]
+    return lambda current: plan_pairs(current, wanted, 'present')
+
+
+def test_update_sends_revision_precondition():
+    conn = FakeConn([('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2)}))])
+    cloud = Cloud(conn, sleep=lambda _s: None)
+    after, plan, attempts, conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    method, _url, kwargs = conn.network.calls[0]
+    assert method == 'PUT'
+    assert kwargs['headers'] == {'If-Match': 'revision_number=1'}
+    assert kwargs['json'] == {'port': {'allowed_address_pairs': [{'ip_address': '10.0.0.5'}]}}
+    assert (attempts, conflicts, after['revision_number']) == (1, 0, 2)
+
+
+def test_conflict_rereads_replans_and_keeps_the_other_writers_pair():
+    other = {'ip_address': '10.0.0.9', 'mac_address': MAC}
+    conn = FakeConn([
+        ('PUT', '/ports/%s' % PORT_ID, neutron_error(412, 'RevisionNumberConstraintFailed',
+                                                     'Constrained to 1, but current revision is 2')),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [other])})),
+        ('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3)})),
+    ])
+    cloud = Cloud(conn, sleep=lambda _s: None)
+    _after, _plan, attempts, conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    second_put = conn.network.calls[2][2]
+    assert second_put['headers'] == {'If-Match': 'revision_number=2'}
+    assert second_put['json']['port']['allowed_address_pairs'] == [other, {'ip_address': '10.0.0.5'}]
+    assert (attempts, conflicts) == (2, 1)
+
+
+def test_conflict_where_the_other_writer_did_our_change_ends_without_write():
+    ours = {'ip_address': '10.0.0.5', 'mac_address': MAC}
+    conn = FakeConn([
+        ('PUT', '/ports/%s' % PORT_ID, neutron_error(412, 'RevisionNumberConstraintFailed', 'x')),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours])})),
+    ])
+    cloud = Cloud(conn, sleep=lambda _s: None)
+    _after, plan, attempts, _conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    assert not plan.changed and attempts == 2
+
+
+def test_lost_answer_then_applied_reports_the_change():
+    ours = {'ip_address': '10.0.0.5', 'mac_address': MAC}
+    conn = FakeConn([
+        ('PUT', '/ports/%s' % PORT_ID, FakeResponse(503, {'message': 'busy'})),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours])})),
+    ])
+    cloud = Cloud(conn, sleep=lambda _s: None)
+    _after, plan, _attempts, _conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    assert plan.changed
+
+
+def test_conflicts_are_bounded():
+    script = []
+    for revision in range(2, 6):
+        script.append(('PUT', '/ports/%s' % PORT_ID, neutron_error(412, 'RevisionNumberConstraintFailed', 'x')))
+        script.append(('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(revision)})))
+    script.append(('PUT', '/ports/%s' % PORT_ID, neutron_error(412, 'RevisionNumberConstraintFailed', 'x')))
+    cloud = Cloud(FakeConn(script), max_attempts=5, sleep=lambda _s: None)
+    with pytest.raises(PortsecError, match='after 5 attempts'):
+        cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+
+
+def test_check_mode_never_writes():
+    conn = FakeConn([])
+    cloud = Cloud(conn)
+    after, plan, _attempts, _conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'), check_mode=True)
+    assert conn.network.calls == []
+    assert plan.changed and after['allowed_address_pairs'] == [{'ip_address': '10.0.0.5'}]
+
+
+def test_other_errors_are_not_retried():
+    conn = FakeConn([('PUT', '/ports/%s' % PORT_ID,
+                      neutron_error(400, 'AllowedAddressPairExhausted',
+                                    'The number of allowed address pair exceeds the maximum 10.'))])
+    cloud = Cloud(conn, sleep=lambda _s: None)
+    with pytest.raises(NeutronError) as err:
+        cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    explained = explain_update_error(err.value, port(1), ['allowed_address_pairs'])
+    assert 'max_allowed_address_pair' in explained.message
+    assert 'exceeds the maximum 10' in explained.message
+
+
+def test_403_on_policy_fields_explains_the_network_owner_rule():
+    exc = NeutronError('x', status=403, error_type='PolicyNotAuthorized',
+                       neutron_message="rule:update_port:port_security_enabled is disallowed by policy")
+    message = explain_update_error(exc, port(1), ['port_security_enabled']).message
+    assert 'project that owns the port\'s network' in message
+    assert 'disallowed by policy' in message
+
+
+def test_missing_extension_is_named():
+    body = port(1)
+    del body['port_security_enabled']
+    with pytest.raises(PortsecError, match='port-security extension'):
+        require_extension_field(body, 'port_security_enabled', 'port-security')
+
+
+# -- selection -------------------------------------------------------------------------
+
+def test_port_by_id_is_one_get():
+    conn = FakeConn([('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port()}))])
+    assert select_one_port(Cloud(conn), {'port': PORT_ID})['id'] == PORT_ID
+    assert len(conn.network.calls) == 1
+
+
+def test_port_by_name_lists_by_name():
+    conn = FakeConn([('GET', '/ports', FakeResponse(200, {'ports': [port()]}))])
+    select_one_port(Cloud(conn), {'port': 'port-a'})
+    assert conn.network.calls[0][2]['params'] == {'name': 'port-a'}
+
+
+def test_ambiguous_port_name_lists_candidates():
+    conn = FakeConn([('GET', '/ports', FakeResponse(200, {'ports': [port(), port(id='other-id')]}))])
+    with pytest.raises(PortsecError) as err:
+        select_one_port(Cloud(conn), {'port': 'port-a'})
+    assert 'matches 2 ports' in err.value.message and 'other-id' in err.value.message
+
+
+def test_unknown_port():
+    conn = FakeConn([('GET', '/ports', FakeResponse(200, {'ports': []}))])
+    with pytest.raises(PortsecError, match="Port 'nope' was not found"):
+        select_one_port(Cloud(conn), {'port': 'nope'})
+
+
+def test_server_with_two_ports_needs_a_selector():
+    ports = [port(fixed_ips=[{'ip_address': '192.168.1.11'}]),
+             port(id='db-port', network_id='db-net', fixed_ips=[{'ip_address': '10.10.10.11'}])]
+    conn = FakeConn([('GET', '/ports', FakeResponse(200, {'ports': ports}))],
+                    [('GET', '/servers', FakeResponse(200, {'servers': [{'id': 'srv', 'name': 'vm-a'}]}))])
+    with pytest.raises(PortsecError) as err:
+        select_one_port(Cloud(conn), {'server': 'vm-a'})
+    assert 'has 2 ports' in err.value.message and 'db-port' in err.value.message
+
+
+def test_server_port_by_fixed_ip():
+    ports = [port(fixed_ips=[{'ip_address': '192.168.1.11'}]),
+             port(id='db-port', fixed_ips=[{'ip_address': '10.10.10.11'}])]
+    conn = FakeConn([('GET', '/ports', FakeResponse(200, {'ports': ports}))],
+                    [('GET', '/servers', FakeResponse(200, {'servers': [{'id': 'srv', 'name': 'vm-a'}]}))])
+    assert select_one_port(Cloud(conn), {'server': 'vm-a', 'fixed_ip': '10.10.10.11'})['id'] == 'db-port'
+
+
+def test_unknown_server():
+    conn = FakeConn([], [('GET', '/servers', FakeResponse(200, {'servers': [{'id': 'x', 'name': 'vm-ab'}]}))])
+    with pytest.raises(PortsecError, match="Server 'vm-a' was not found"):
+        select_one_port(Cloud(conn), {'server': 'vm-a'})
+
+
+# -- security groups -----------------------------------------------------------------------
+
+def catalog(groups, extra=()):
+    script = [('GET', '/security-groups', FakeResponse(200, {'security_groups': groups}))]
+    script.extend(extra)
+    return GroupCatalog(Cloud(FakeConn(script)), 'p1')
+
+
+def test_group_names_resolve_in_the_port_project():
+    groups = catalog([{'id': 'g1', 'name': 'default'}, {'id': 'g2', 'name': 'ssh'}])
+    assert groups.resolve(['ssh', 'g1']) == ['g2', 'g1']
+    assert groups.cloud.conn.network.calls[0][2]['params']['project_id'] == 'p1'
+
+
+def test_ambiguous_group_name_lists_candidates():
+    groups = catalog([{'id': 'g1', 'name': 'db'}, {'id': 'g2', 'name': 'db'}])
+    with pytest.raises(PortsecError, match=r"'db' matches 2 groups in project p1 \(g1, g2\)"):
+        groups.resolve(['db'])
+
+
+def test_unknown_group_is_named():
+    groups = catalog([{'id': 'g1', 'name': 'default'}])
+    with pytest.raises(PortsecError, match="Security group 'web' was not found in project p1"):
+        groups.resolve(['web'])
