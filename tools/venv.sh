@@ -52,7 +52,9 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import sys; sys.exit(
   "$python" -m venv "$venv"
 fi
 echo "venv.sh: installing pinned tools into $venv (a few minutes the first time)" >&2
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip==$(sed -n 's/^pip==//p' "$con")" >&2
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" -c "$con" >&2
+# Some machines' pip configuration names local index folders that may not exist: drop that noise.
+quiet() { "$@" 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; } >&2; }
+quiet "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip==$(sed -n 's/^pip==//p' "$con")"
+quiet "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" -c "$con"
 key > "$stamp"
 echo "$venv"

@@ -1,0 +1,336 @@
+#!/usr/bin/env python3
+"""Run the test stages of portsec.openstack: `make test` calls this with the control venv's Python.
+
+Every stage prints its name, runs, then prints its duration and a one-line summary. All selected
+stages run even when one fails; the exit status is non-zero when any failed. The last line counts
+the stages: "stages: N passed, M failed".
+
+    tools/test.py                      all stages, in order
+    tools/test.py --stage sanity       one stage (or a comma-separated list; "lint" = the four linters)
+    tools/test.py --stage integration --target local_cloud
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+TREE = BUILD / "ansible_collections" / "portsec" / "openstack"
+VENV_BIN = pathlib.Path(sys.executable).parent
+CONFIG = pathlib.Path("tests/integration/integration_config.yml")
+FQCN = "portsec.openstack"
+
+
+class StageFailed(Exception):
+    """A stage ran and found a problem; the message is its summary line."""
+
+
+def run(cmd: list[str], cwd: pathlib.Path = ROOT, env: dict | None = None, check: bool = True) -> tuple[int, str]:
+    """Run a command, echo its output as it comes, and return (exit code, output)."""
+    print(f"$ {' '.join(cmd)}" + (f"    (in {os.path.relpath(cwd, ROOT)})" if cwd != ROOT else ""), flush=True)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, errors="replace",
+    )
+    lines = []
+    for line in proc.stdout:
+        sys.stdout.write(line)
+        lines.append(line)
+    proc.wait()
+    sys.stdout.flush()
+    output = "".join(lines)
+    if check and proc.returncode != 0:
+        raise StageFailed(f"{cmd[0]} exited {proc.returncode}: {last_line(output)}")
+    return proc.returncode, output
+
+
+def last_line(text: str, pattern: str = "") -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip() and re.search(pattern, line)]
+    return lines[-1] if lines else "(no output)"
+
+
+def sync() -> None:
+    subprocess.run([str(ROOT / "tools" / "sync.sh")], check=True, stdout=subprocess.DEVNULL)
+
+
+def modules() -> list[str]:
+    return sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
+
+
+def roles() -> list[str]:
+    return sorted(p.name for p in (ROOT / "roles").glob("*") if (p / "tasks").is_dir())
+
+
+def python_version() -> str:
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+# --- stages -------------------------------------------------------------------------------------
+
+def stage_ansible_lint(args) -> str:
+    # --offline: galaxy.yml's dependency (openstack.cloud) comes from the ansible package; Galaxy
+    # is not asked. Runs in the build tree so its cache (.ansible/) stays out of the checkout.
+    sync()
+    code, out = run(["ansible-lint", "--offline", "--profile", "production"], cwd=TREE, check=False)
+    summary = last_line(out, r"^(Passed|Failed)")
+    if code != 0:
+        raise StageFailed(summary)
+    return summary
+
+
+def stage_yamllint(args) -> str:
+    _, listed = run(["yamllint", "--list-files", "."], check=False)
+    count = len(listed.split())
+    code, out = run(["yamllint", "--strict", "--format", "parsable", "."], check=False)
+    problems = len(out.strip().splitlines()) if out.strip() else 0
+    summary = f"{count} files, {problems} problems"
+    if code != 0:
+        raise StageFailed(summary)
+    return summary
+
+
+def stage_ruff(args) -> str:
+    code, out = run(["ruff", "check", "--output-format", "concise", "."], check=False)
+    summary = last_line(out)
+    if code != 0:
+        raise StageFailed(summary)
+    return summary
+
+
+def stage_changelog(args) -> str:
+    fragments = [p for p in (ROOT / "changelogs" / "fragments").glob("*") if p.suffix in (".yml", ".yaml")]
+    code, out = run(["antsibull-changelog", "lint"], check=False)
+    if code != 0 or out.strip():
+        raise StageFailed(f"antsibull-changelog lint: {len(out.strip().splitlines())} problems")
+    return f"{len(fragments)} fragments, changelogs/config.yaml valid"
+
+
+def stage_sanity(args) -> str:
+    # ansible-test needs the ansible_collections/<ns>/<name> layout: run it in the build tree.
+    # --venv: ansible-test installs each test's pinned requirements in its own virtualenvs
+    # (pip bootstrapped offline by tools/ansible_test_pip.py).
+    sync()
+    run([sys.executable, str(ROOT / "tools" / "ansible_test_pip.py")])
+    code, out = run(["ansible-test", "sanity", "--venv", "--python", python_version(), "--color", "no"], cwd=TREE, check=False)
+    ran = re.findall(r'^Running sanity test "([^"]+)"', out, re.M)
+    failed = re.search(r"The (\d+) sanity test\(s\) listed below \(out of (\d+)\) failed", out)
+    if code != 0 or failed:
+        count = failed.group(1) if failed else "?"
+        raise StageFailed(f"{count} of {len(ran)} sanity tests failed on Python {python_version()} (exit {code})")
+    if not ran:
+        raise StageFailed("ansible-test ran no sanity test")
+    return f"{len(ran)} sanity tests passed on Python {python_version()}"
+
+
+def stage_units(args) -> str:
+    # pytest from the build tree: tests import ansible_collections.portsec.openstack.*, found
+    # through PYTHONPATH=build (a namespace package, merged with the ansible package's collections).
+    sync()
+    code, out = run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-ra", "tests/unit"],
+        cwd=TREE, env={"PYTHONPATH": str(BUILD)}, check=False,
+    )
+    summary = last_line(out, r"(passed|failed|error|no tests ran)")
+    if code == 5:
+        raise StageFailed("pytest collected no tests (exit 5): nothing was tested")
+    if code != 0:
+        raise StageFailed(summary)
+    return summary
+
+
+def stage_docs_lint(args) -> str:
+    sync()
+    code, out = run(
+        ["antsibull-docs", "lint-collection-docs", "--plugin-docs", "--validate-collection-refs", "self", "."],
+        cwd=TREE, env={"ANSIBLE_COLLECTIONS_PATH": str(BUILD)}, check=False,
+    )
+    problems = len([line for line in out.splitlines() if re.match(r"^\S+:\d+:\d+:", line)])
+    if code != 0:
+        raise StageFailed(f"antsibull-docs lint-collection-docs: {problems or 'some'} problems (exit {code})")
+    return f"{len(modules())} modules, {len(roles())} roles: docs lint clean"
+
+
+def stage_build(args) -> str:
+    """Build the tarball, install it alone into a temporary path, and read every doc from there."""
+    sync()
+    with tempfile.TemporaryDirectory(prefix="portsec-build-") as tmp:
+        tmp = pathlib.Path(tmp)
+        run(["ansible-galaxy", "collection", "build", "--force", "--output-path", str(tmp / "dist")], cwd=TREE)
+        tarballs = list((tmp / "dist").glob("portsec-openstack-*.tar.gz"))
+        if len(tarballs) != 1:
+            raise StageFailed(f"expected one tarball, found {len(tarballs)}")
+        tarball = tarballs[0]
+        with tarfile.open(tarball) as tar:
+            names = tar.getnames()
+        leaked = sorted({n.split("/")[0] for n in names if re.match(r"^(\.venv|\.venvs|build|tools|\.git|\.ansible)(/|$)|^tests/(output|cloud/\.state)(/|$)", n)})
+        if leaked:
+            raise StageFailed(f"{tarball.name} contains {', '.join(leaked)}: extend build_ignore in galaxy.yml")
+        # --no-deps: Galaxy is out of reach; openstack.cloud is the one bundled with the ansible package.
+        run(["ansible-galaxy", "collection", "install", "--no-deps", "--force", "-p", str(tmp / "install"), str(tarball)])
+        # Only the installed copy (and the ansible package's collections) may be found, not build/.
+        env = {"ANSIBLE_COLLECTIONS_PATH": str(tmp / "install")}
+        problems = []
+        for module in modules():
+            code, out = run(["ansible-doc", f"{FQCN}.{module}"], env=env, check=False)
+            if code != 0 or f"{FQCN}.{module}" not in out or "[WARNING]" in out or "[ERROR]" in out:
+                problems.append(f"module {module}")
+        for role in roles():
+            code, out = run(["ansible-doc", "-t", "role", f"{FQCN}.{role}"], env=env, check=False)
+            if code != 0 or "[WARNING]" in out or "[ERROR]" in out:
+                problems.append(f"role {role}")
+        code, out = run(["ansible-doc", "-l", FQCN], env=env, check=False)
+        listed = set(re.findall(rf"^{re.escape(FQCN)}\.(\w+)", out, re.M))
+        missing = sorted(set(modules()) - listed)
+        if code != 0 or missing:
+            problems.append(f"ansible-doc -l {FQCN} misses {', '.join(missing) or 'everything'}")
+        if problems:
+            raise StageFailed(f"{len(problems)} doc problems: {'; '.join(problems)}")
+        return (f"{tarball.name} ({len(names)} files) installed; ansible-doc read {len(modules())} modules, "
+                f"{len(roles())} roles; -l lists {len(listed)}")
+
+
+def stage_docs(args) -> str:
+    """Fail when docs/reference differs from what the code generates (`make docs` refreshes it)."""
+    sync()
+    with tempfile.TemporaryDirectory(prefix="portsec-docs-") as tmp:
+        fresh = pathlib.Path(tmp) / "reference"
+        generate_docs(fresh)
+        committed = ROOT / "docs" / "reference"
+        stale = compare_trees(committed, fresh)
+        if stale:
+            raise StageFailed(f"docs/reference is stale ({len(stale)} files: {', '.join(stale[:5])}); run `make docs` and commit")
+        return f"docs/reference up to date ({sum(1 for _ in fresh.rglob('*') if _.is_file())} files)"
+
+
+def generate_docs(dest: pathlib.Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    run(
+        ["antsibull-docs", "collection", "--use-current", "--squash-hierarchy", "--output-format", "simplified-rst",
+         "--no-add-antsibull-docs-version", "--fail-on-error", "--cleanup", "everything",
+         "--dest-dir", str(dest), FQCN],
+        env={"ANSIBLE_COLLECTIONS_PATH": str(BUILD)},
+    )
+
+
+def compare_trees(left: pathlib.Path, right: pathlib.Path) -> list[str]:
+    """Relative paths that differ, or exist on one side only."""
+    def files(base):
+        return {str(p.relative_to(base)) for p in base.rglob("*") if p.is_file()} if base.is_dir() else set()
+    lhs, rhs = files(left), files(right)
+    differ = sorted(lhs ^ rhs)
+    differ += sorted(p for p in lhs & rhs if not filecmp.cmp(left / p, right / p, shallow=False))
+    return differ
+
+
+def stage_integration(args) -> str:
+    """Start the local cloud once, then run every target (or --target) with ansible-test integration."""
+    targets_dir = ROOT / "tests" / "integration" / "targets"
+    targets = sorted(p.name for p in targets_dir.glob("*") if p.is_dir()) if targets_dir.is_dir() else []
+    if args.target:
+        unknown = sorted(set(args.target) - set(targets))
+        if unknown:
+            raise StageFailed(f"no such integration target: {', '.join(unknown)}")
+        targets = args.target
+    if not targets:
+        raise StageFailed("no integration targets under tests/integration/targets")
+    cloud = ROOT / "tests" / "cloud" / "cloud"
+    if not os.access(cloud, os.X_OK):
+        raise StageFailed("tests/cloud/cloud is missing or not executable: no local cloud to test against")
+    code, out = run([str(cloud), "start"], check=False)
+    if code != 0:
+        raise StageFailed(f"tests/cloud/cloud start exited {code}: {last_line(out)}")
+    if not (ROOT / CONFIG).is_file():
+        raise StageFailed(f"the local cloud did not write {CONFIG}")
+    sync()  # brings the fresh integration_config.yml into the build tree
+    passed, failed = [], []
+    for target in targets:
+        print(f"--- integration target {target}", flush=True)
+        started = time.monotonic()
+        # ansible-test hands tests/integration/integration_config.yml to each target as vars_files.
+        code, _ = run(
+            ["ansible-test", "integration", "--local", "--color", "no", "-v", "--allow-destructive", target],
+            cwd=TREE, check=False,
+        )
+        (passed if code == 0 else failed).append(target)
+        print(f"--- integration target {target}: {'ok' if code == 0 else 'FAILED'} in {time.monotonic() - started:.0f}s", flush=True)
+    summary = f"{len(passed)} targets passed, {len(failed)} failed" + (f" ({', '.join(failed)})" if failed else "")
+    if failed:
+        raise StageFailed(summary)
+    return summary
+
+
+STAGES = {
+    "ansible-lint": stage_ansible_lint,
+    "yamllint": stage_yamllint,
+    "ruff": stage_ruff,
+    "changelog": stage_changelog,
+    "sanity": stage_sanity,
+    "units": stage_units,
+    "docs-lint": stage_docs_lint,
+    "build": stage_build,
+    "docs": stage_docs,
+    "integration": stage_integration,
+}
+GROUPS = {"lint": ["ansible-lint", "yamllint", "ruff", "changelog"]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stage", default="", help="comma-separated stages: " + ", ".join([*STAGES, *GROUPS]))
+    parser.add_argument("--target", default="", help="comma-separated integration targets (integration stage)")
+    parser.add_argument("--generate-docs", action="store_true", help="regenerate docs/reference and exit")
+    args = parser.parse_args()
+    args.target = [t for t in args.target.split(",") if t]
+    os.environ["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+
+    if args.generate_docs:
+        sync()
+        dest = ROOT / "docs" / "reference"
+        generate_docs(dest)
+        print(f"regenerated {dest.relative_to(ROOT)}")
+        return 0
+
+    selected = []
+    for name in [s for s in args.stage.split(",") if s] or list(STAGES):
+        for stage in GROUPS.get(name, [name]):
+            if stage not in STAGES:
+                parser.error(f"unknown stage {stage!r}; choose from {', '.join([*STAGES, *GROUPS])}")
+            selected.append(stage)
+
+    results = []
+    started_all = time.monotonic()
+    for name in selected:
+        print(f"\n===== stage {name} =====", flush=True)
+        started = time.monotonic()
+        try:
+            ok, summary = True, STAGES[name](args)
+        except StageFailed as exc:
+            ok, summary = False, str(exc)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            ok, summary = False, f"could not run: {exc}"
+        elapsed = time.monotonic() - started
+        results.append((name, ok, elapsed, summary))
+        print(f"===== stage {name}: {'PASSED' if ok else 'FAILED'} in {elapsed:.0f}s: {summary}", flush=True)
+
+    total = time.monotonic() - started_all
+    print("\n===== summary =====")
+    for name, ok, elapsed, summary in results:
+        print(f"{'PASS' if ok else 'FAIL'}  {name:<13} {elapsed:6.0f}s  {summary}")
+    print(f"total {total:.0f}s ({total / 60:.1f} min)")
+    failed = sum(1 for r in results if not r[1])
+    print(f"stages: {len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
