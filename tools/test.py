@@ -140,7 +140,7 @@ def stage_units(args) -> str:
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-ra", "tests/unit"],
         cwd=TREE, env={"PYTHONPATH": str(BUILD)}, check=False,
     )
-    summary = last_line(out, r"(passed|failed|error|no tests ran)")
+    summary = last_line(out, r"(passed|failed|error|no tests ran)").strip("= ")
     if code == 5:
         raise StageFailed("pytest collected no tests (exit 5): nothing was tested")
     if code != 0:
@@ -172,7 +172,8 @@ def stage_build(args) -> str:
         tarball = tarballs[0]
         with tarfile.open(tarball) as tar:
             names = tar.getnames()
-        leaked = sorted({n.split("/")[0] for n in names if re.match(r"^(\.venv|\.venvs|build|tools|\.git|\.ansible)(/|$)|^tests/(output|cloud/\.state)(/|$)", n)})
+        unwanted = r"^(\.venv|\.venvs|build|tools|\.git|\.ansible)(/|$)|^tests/(output|cloud/\.state)(/|$)"
+        leaked = sorted({n.split("/")[0] for n in names if re.match(unwanted, n)})
         if leaked:
             raise StageFailed(f"{tarball.name} contains {', '.join(leaked)}: extend build_ignore in galaxy.yml")
         # --no-deps: Galaxy is out of reach; openstack.cloud is the one bundled with the ansible package.
