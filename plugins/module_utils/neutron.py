@@ -61,7 +61,7 @@ def _neutron_error(response, action):
 class Cloud:
     """Neutron/Nova requests for one task. `conn` is an openstacksdk Connection."""
 
-    def __init__(self, conn, max_attempts=5, sleep=time.sleep):
+    def __init__(self, conn, max_attempts=10, sleep=time.sleep):
         self.conn = conn
         self.max_attempts = max_attempts
         self.sleep = sleep
