@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Make ansible-test's pip bootstrap work offline.
 
 ansible-test bootstraps pip into each virtualenv it creates by running a ``get-pip.py`` that it

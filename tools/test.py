@@ -1,13 +1,12 @@
-#!/usr/bin/env python3
 """Run the test stages of portsec.openstack: `make test` calls this with the control venv's Python.
 
 Every stage prints its name, runs, then prints its duration and a one-line summary. All selected
 stages run even when one fails; the exit status is non-zero when any failed. The last line counts
 the stages: "stages: N passed, M failed".
 
-    tools/test.py                      all stages, in order
-    tools/test.py --stage sanity       one stage (or a comma-separated list; "lint" = the four linters)
-    tools/test.py --stage integration --target local_cloud
+    python tools/test.py                      all stages, in order
+    python tools/test.py --stage sanity       one stage (or a comma-separated list; "lint" = the four linters)
+    python tools/test.py --stage integration --target local_cloud
 """
 
 from __future__ import annotations
@@ -35,8 +34,8 @@ class StageFailed(Exception):
     """A stage ran and found a problem; the message is its summary line."""
 
 
-def run(cmd: list[str], cwd: pathlib.Path = ROOT, env: dict | None = None, check: bool = True) -> tuple[int, str]:
-    """Run a command, echo its output as it comes, and return (exit code, output)."""
+def run(cmd: list[str], cwd: pathlib.Path = ROOT, env: dict | None = None, check: bool = True, echo: bool = True) -> tuple[int, str]:
+    """Run a command, echo its output as it comes (unless echo=False), and return (exit code, output)."""
     print(f"$ {' '.join(cmd)}" + (f"    (in {os.path.relpath(cwd, ROOT)})" if cwd != ROOT else ""), flush=True)
     proc = subprocess.Popen(
         cmd, cwd=cwd, env={**os.environ, **(env or {})},
@@ -44,7 +43,8 @@ def run(cmd: list[str], cwd: pathlib.Path = ROOT, env: dict | None = None, check
     )
     lines = []
     for line in proc.stdout:
-        sys.stdout.write(line)
+        if echo:
+            sys.stdout.write(line)
         lines.append(line)
     proc.wait()
     sys.stdout.flush()
@@ -89,7 +89,7 @@ def stage_ansible_lint(args) -> str:
 
 
 def stage_yamllint(args) -> str:
-    _, listed = run(["yamllint", "--list-files", "."], check=False)
+    listed = run(["yamllint", "--list-files", "."], check=False, echo=False)[1]
     count = len(listed.split())
     code, out = run(["yamllint", "--strict", "--format", "parsable", "."], check=False)
     problems = len(out.strip().splitlines()) if out.strip() else 0
@@ -182,12 +182,14 @@ def stage_build(args) -> str:
         env = {"ANSIBLE_COLLECTIONS_PATH": str(tmp / "install")}
         problems = []
         for module in modules():
-            code, out = run(["ansible-doc", f"{FQCN}.{module}"], env=env, check=False)
+            code, out = run(["ansible-doc", f"{FQCN}.{module}"], env=env, check=False, echo=False)
             if code != 0 or f"{FQCN}.{module}" not in out or "[WARNING]" in out or "[ERROR]" in out:
+                print(out)
                 problems.append(f"module {module}")
         for role in roles():
-            code, out = run(["ansible-doc", "-t", "role", f"{FQCN}.{role}"], env=env, check=False)
-            if code != 0 or "[WARNING]" in out or "[ERROR]" in out:
+            code, out = run(["ansible-doc", "-t", "role", f"{FQCN}.{role}"], env=env, check=False, echo=False)
+            if code != 0 or f"{FQCN}.{role}" not in out or "[WARNING]" in out or "[ERROR]" in out:
+                print(out)
                 problems.append(f"role {role}")
         code, out = run(["ansible-doc", "-l", FQCN], env=env, check=False)
         listed = set(re.findall(rf"^{re.escape(FQCN)}\.(\w+)", out, re.M))
@@ -210,7 +212,7 @@ def stage_docs(args) -> str:
         stale = compare_trees(committed, fresh)
         if stale:
             raise StageFailed(f"docs/reference is stale ({len(stale)} files: {', '.join(stale[:5])}); run `make docs` and commit")
-        return f"docs/reference up to date ({sum(1 for _ in fresh.rglob('*') if _.is_file())} files)"
+        return f"docs/reference up to date ({sum(1 for path in fresh.rglob('*') if path.is_file())} files)"
 
 
 def generate_docs(dest: pathlib.Path) -> None:
@@ -258,10 +260,10 @@ def stage_integration(args) -> str:
         print(f"--- integration target {target}", flush=True)
         started = time.monotonic()
         # ansible-test hands tests/integration/integration_config.yml to each target as vars_files.
-        code, _ = run(
+        code = run(
             ["ansible-test", "integration", "--local", "--color", "no", "-v", "--allow-destructive", target],
             cwd=TREE, check=False,
-        )
+        )[0]
         (passed if code == 0 else failed).append(target)
         print(f"--- integration target {target}: {'ok' if code == 0 else 'FAILED'} in {time.monotonic() - started:.0f}s", flush=True)
     summary = f"{len(passed)} targets passed, {len(failed)} failed" + (f" ({', '.join(failed)})" if failed else "")
