@@ -1,0 +1,816 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: (c) 2026, portsec.openstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The traffic model: would Neutron let this flow through, and if not, why?
+
+Pure code (no SDK import). Inputs are the plain dicts Neutron returns: ports,
+security groups with their ``security_group_rules`` and ``stateful`` flag,
+address groups. evaluate() walks the stages a packet meets between two ports:
+
+1. source_anti_spoofing        what the source port may send from
+2. source_egress_groups        the source port's egress rules
+3. destination_port_security   what the destination port may receive (OVN)
+4. destination_ingress_groups  the destination port's ingress rules
+5. reply_path                  the answer, back through stages 1 and 3 reversed,
+                               and through explicit rules for stateless groups
+
+Where the model follows a backend detail, the source is named next to it:
+OVN's ``port_security`` column (ovn-nb(5), Logical_Switch_Port), neutron
+``neutron/common/ovn/acl.py`` (how a rule becomes an OVN ACL match),
+neutron ``agent/linux/openvswitch_firewall/firewall.py`` (ML2/OVS) and neutron
+``db/securitygroups_rpc_base.py`` (remote group members under ML2/OVS).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+
+from ansible_collections.portsec.openstack.plugins.module_utils.errors import (
+    PortsecError,
+)
+from ansible_collections.portsec.openstack.plugins.module_utils.planning import (
+    parse_requested_pairs,
+    plan_pairs,
+    stored_pairs,
+)
+
+BACKENDS = ('ovn', 'ovs')
+PROTOCOLS = ('tcp', 'udp', 'icmp', 'any')
+STAGES = (
+    'source_anti_spoofing',
+    'source_egress_groups',
+    'destination_port_security',
+    'destination_ingress_groups',
+    'reply_path',
+)
+
+PASS = 'pass'
+FAIL = 'fail'
+SKIP = 'skip'
+UNKNOWN = 'unknown'
+
+# Linux's default net.ipv4.ip_local_port_range: the client side of a TCP/UDP
+# connection, which a stateless reply rule has to admit.
+EPHEMERAL_PORTS = (32768, 60999)
+
+# ICMP echo request/reply types (the flow "icmp" is a ping).
+ICMP_ECHO = {4: (8, 0), 6: (128, 129)}
+
+_PROTOCOL_NAMES = {
+    'tcp': 'tcp', '6': 'tcp',
+    'udp': 'udp', '17': 'udp',
+    'icmp': 'icmp', '1': 'icmp', 'ipv6-icmp': 'icmp', 'icmpv6': 'icmp', '58': 'icmp',
+    'any': None, '': None,
+}
+
+BACKEND_NAMES = {'ovn': 'ML2/OVN', 'ovs': 'ML2/OVS'}
+
+
+# -- small helpers ------------------------------------------------------------------
+
+def _ip(value, what):
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        raise PortsecError('%s %r is not a valid IP address.' % (what, value))
+
+
+def port_ref(port):
+    return {'id': port.get('id'), 'name': port.get('name') or ''}
+
+
+def _label(port):
+    name = port.get('name')
+    return '%s (%s)' % (name, port.get('id')) if name else str(port.get('id'))
+
+
+def _fixed_ips(port):
+    result = []
+    for item in port.get('fixed_ips') or []:
+        try:
+            result.append(ipaddress.ip_address(item.get('ip_address')))
+        except ValueError:
+            continue
+    return result
+
+
+def _port_mac(port):
+    return (port.get('mac_address') or '').lower()
+
+
+def pair_covers(pair_address, ip, backend):
+    """Does a stored pair authorise the single address ip?
+
+    OVN (ovn-nb(5), port_security): "if the host part is zero, [the host] is
+    allowed to use any address in the subnet; if the host part is nonzero, the
+    mask simply indicates the size of the subnet" - 10.10.10.11/24 is 10.10.10.11
+    alone. ML2/OVS reads every pair as a netaddr.IPNetwork (the whole /24).
+    """
+    if pair_address.ip is None or pair_address.version != ip.version:
+        return False
+    if pair_address.is_host:
+        return pair_address.ip == ip
+    if backend == 'ovn' and pair_address.has_host_bits:
+        return pair_address.ip == ip
+    return ip in pair_address.network
+
+
+def authorised_address(port, ip, backend, mac=None):
+    """How the port's own addresses authorise ip: (how, element) or (None, hint).
+
+    how is 'fixed' or 'pair'; hint names a pair that would cover ip under the
+    other backend (a prefix with host bits), to explain the difference.
+    """
+    port_mac = _port_mac(port)
+    mac = (mac or port_mac).lower()
+    if mac == port_mac and ip in _fixed_ips(port):
+        return 'fixed', str(ip)
+    hint = None
+    for pair in stored_pairs(port):
+        pair_mac = pair.mac or port_mac
+        if pair_mac != mac:
+            continue
+        if pair_covers(pair.address, ip, backend):
+            return 'pair', pair.address.text()
+        other = 'ovs' if backend == 'ovn' else 'ovn'
+        if pair_covers(pair.address, ip, other):
+            hint = pair.address.text()
+    return None, hint
+
+
+# -- what if --------------------------------------------------------------------------
+
+def apply_what_if(ports, security_groups, what_if):
+    """Ports and groups as they would be after the planned changes.
+
+    what_if = {'ports': [{'port': id, 'port_security_enabled': bool,
+    'add_pairs': [...], 'remove_pairs': [...], 'security_groups': [ids]}],
+    'rules': [rule dicts with security_group_id]}. Disabling port security
+    clears the port's groups and pairs, as the one update Neutron accepts does.
+    Returns (ports, security_groups, notes): copies, the inputs stay as they are.
+    """
+    ports = [dict(port) for port in ports]
+    groups = [dict(group, security_group_rules=list(group.get('security_group_rules') or []))
+              for group in security_groups]
+    notes = []
+    if not what_if:
+        return ports, groups, notes
+    by_id = {port.get('id'): port for port in ports}
+    for index, change in enumerate(what_if.get('ports') or []):
+        port = by_id.get(change.get('port'))
+        if port is None:
+            raise PortsecError('what_if.ports[%d]: port %r is not one of the ports of the flow'
+                               ' or their remote groups.' % (index, change.get('port')))
+        enabled = change.get('port_security_enabled')
+        if change.get('remove_pairs'):
+            requested, _warnings = parse_requested_pairs(change['remove_pairs'])
+            plan = plan_pairs(port, requested, state='absent')
+            port['allowed_address_pairs'] = plan.request()
+            notes.append('removes pair(s) %s from port %s' % (
+                ', '.join(pair.address.text() for pair in requested), _label(port)))
+        if change.get('add_pairs'):
+            requested, _warnings = parse_requested_pairs(change['add_pairs'])
+            plan = plan_pairs(port, requested, state='present')
+            port['allowed_address_pairs'] = plan.request()
+            notes.append('adds pair(s) %s to port %s' % (
+                ', '.join(pair.address.text() for pair in requested), _label(port)))
+        if change.get('security_groups') is not None:
+            port['security_groups'] = list(change['security_groups'])
+            notes.append('sets the security groups of port %s to %s' % (
+                _label(port), ', '.join(change['security_groups']) or 'none'))
+        if enabled is not None:
+            port['port_security_enabled'] = bool(enabled)
+            if not enabled:
+                if change.get('add_pairs') or change.get('security_groups'):
+                    raise PortsecError(
+                        'what_if.ports[%d]: a port without port security can have neither'
+                        ' allowed address pairs nor security groups (Neutron refuses them).'
+                        % index)
+                port['security_groups'] = []
+                port['allowed_address_pairs'] = []
+            notes.append('%s port security on port %s' % (
+                'enables' if enabled else 'disables', _label(port)))
+        if port.get('allowed_address_pairs') and not port.get('port_security_enabled'):
+            raise PortsecError(
+                'what_if.ports[%d]: port %s has port security disabled, and allowed address'
+                ' pairs require it: add port_security_enabled: true.' % (index, _label(port)))
+    groups_by_id = {group.get('id'): group for group in groups}
+    for index, rule in enumerate(what_if.get('rules') or []):
+        group = groups_by_id.get(rule.get('security_group_id'))
+        if group is None:
+            raise PortsecError('what_if.rules[%d]: security group %r is not known here.'
+                               % (index, rule.get('security_group_id')))
+        rule = dict(rule)
+        rule.setdefault('id', 'what-if-rule-%d' % index)
+        rule.setdefault('ethertype', 'IPv4')
+        group['security_group_rules'].append(rule)
+        notes.append('adds %s rule %s to group %s' % (
+            rule.get('direction'), describe_rule(rule), group.get('name') or group.get('id')))
+    return ports, groups, notes
+
+
+# -- security group rules -------------------------------------------------------------
+
+def rule_protocol(rule):
+    """'tcp', 'udp', 'icmp', None (any) or 'proto <n>' (neutron acl.py's mapping)."""
+    value = rule.get('protocol')
+    if value is None:
+        return None
+    text = str(value).lower()
+    if text in _PROTOCOL_NAMES:
+        return _PROTOCOL_NAMES[text]
+    return 'proto %s' % text
+
+
+def describe_rule(rule):
+    protocol = rule_protocol(rule)
+    parts = [rule.get('ethertype') or 'IPv4', protocol or 'any protocol']
+    low, high = rule.get('port_range_min'), rule.get('port_range_max')
+    if protocol in ('tcp', 'udp') and (low is not None or high is not None):
+        parts.append('port %s' % low if low == high else 'ports %s-%s' % (
+            low if low is not None else 1, high if high is not None else 65535))
+    elif protocol == 'icmp' and low is not None:
+        parts.append('type %s%s' % (low, ' code %s' % high if high is not None else ''))
+    if rule.get('remote_ip_prefix'):
+        parts.append(('from %s' if rule.get('direction') == 'ingress' else 'to %s')
+                     % rule['remote_ip_prefix'])
+    elif rule.get('remote_group_id'):
+        parts.append(('from group %s' if rule.get('direction') == 'ingress' else 'to group %s')
+                     % rule['remote_group_id'])
+    elif rule.get('remote_address_group_id'):
+        parts.append(('from address group %s' if rule.get('direction') == 'ingress'
+                      else 'to address group %s') % rule['remote_address_group_id'])
+    else:
+        parts.append('from anywhere' if rule.get('direction') == 'ingress' else 'to anywhere')
+    return ' '.join(parts)
+
+
+def _protocol_matches(rule, packet):
+    """Protocol and port/type match, as neutron acl.py's acl_protocol_and_ports builds it:
+    tcp/udp port_range_min..max on the destination port; icmp port_range_min is the type
+    and port_range_max the code; no protocol matches everything."""
+    protocol = rule_protocol(rule)
+    low, high = rule.get('port_range_min'), rule.get('port_range_max')
+    if packet['protocol'] == 'any':
+        # "any" asks for all traffic: only a rule without protocol admits all of it.
+        return protocol is None
+    if protocol is None:
+        return True
+    if protocol != packet['protocol']:
+        return False
+    if protocol in ('tcp', 'udp'):
+        lowest, highest = packet['ports']
+        return ((low is None or low <= lowest) and (high is None or highest <= high))
+    if protocol == 'icmp':
+        icmp_type, icmp_code = packet['icmp']
+        return (low is None or low == icmp_type) and (high is None or high == icmp_code)
+    return False
+
+
+def _remote_members(group_id, ports, backend, ip):
+    """Is ip an address of a port in group_id? True, False or UNKNOWN.
+
+    ML2/OVS: members count with their fixed IPs and their pairs (neutron
+    db/securitygroups_rpc_base.py, _select_ips_for_remote_group). OVN matches
+    the port group's address set ($pg_<id>_ip4, neutron acl.py acl_remote_group_id);
+    whether pair addresses are in it is not established, so the model says unknown.
+    """
+    pair_only = False
+    for port in ports:
+        if group_id not in (port.get('security_groups') or []):
+            continue
+        if ip in _fixed_ips(port):
+            return True
+        for pair in stored_pairs(port):
+            if pair.address.ip is None or pair.address.version != ip.version:
+                continue
+            if backend == 'ovs' and ip in pair.address.network:
+                return True
+            if backend == 'ovn' and pair_covers(pair.address, ip, 'ovn'):
+                pair_only = True
+    return UNKNOWN if pair_only else False
+
+
+def _rule_matches(rule, packet, ports, address_groups, backend):
+    """True, False or UNKNOWN for one rule against one packet in the rule's direction."""
+    if rule.get('direction') != packet['direction']:
+        return False
+    if (rule.get('ethertype') or 'IPv4') != ('IPv4' if packet['version'] == 4 else 'IPv6'):
+        return False
+    if not _protocol_matches(rule, packet):
+        return False
+    remote = packet['remote_ip']
+    if rule.get('remote_ip_prefix'):
+        # OVN and OVS both use the normalised network (neutron acl.py acl_remote_ip_prefix).
+        prefix = ipaddress.ip_network(rule['remote_ip_prefix'], strict=False)
+        if prefix.version != remote.version or remote not in prefix:
+            return False
+    if rule.get('remote_group_id'):
+        member = _remote_members(rule['remote_group_id'], ports, backend, remote)
+        if member is not True:
+            return member
+    if rule.get('remote_address_group_id'):
+        group = address_groups.get(rule['remote_address_group_id'])
+        if group is None:
+            return UNKNOWN
+        inside = False
+        for text in group.get('addresses') or []:
+            network = ipaddress.ip_network(text, strict=False)
+            if network.version == remote.version and remote in network:
+                inside = True
+        if not inside:
+            return False
+    return True
+
+
+def _group_names(port, groups):
+    return ', '.join((groups.get(gid) or {}).get('name') or gid
+                     for gid in port.get('security_groups') or []) or 'none'
+
+
+def evaluate_groups(port, packet, groups, ports, address_groups, backend):
+    """One port's security groups against a packet: (result, code, detail, element)."""
+    direction = packet['direction']
+    prefix = 'EGRESS' if direction == 'egress' else 'INGRESS'
+    if not port.get('port_security_enabled'):
+        return (SKIP, '%s_PORT_SECURITY_DISABLED' % prefix,
+                'Port security is off on port %s: no security group filters it.' % _label(port),
+                None)
+    group_ids = list(port.get('security_groups') or [])
+    if not group_ids:
+        return (FAIL, '%s_NO_GROUPS' % prefix,
+                'Port %s has port security on and no security group: Neutron drops all its'
+                ' IP traffic in both directions (OVN: the neutron_pg_drop port group).'
+                % _label(port), 'no security group')
+    unknown = None
+    missing = [gid for gid in group_ids if gid not in groups]
+    for gid in group_ids:
+        group = groups.get(gid)
+        if group is None:
+            continue
+        for rule in group.get('security_group_rules') or []:
+            match = _rule_matches(rule, packet, ports, address_groups, backend)
+            if match is True:
+                return (PASS, '%s_RULE_MATCH' % prefix,
+                        'Group %s admits it: rule %s (%s).' % (
+                            group.get('name') or gid, rule.get('id'), describe_rule(rule)),
+                        'rule %s in group %s' % (rule.get('id'), group.get('name') or gid))
+            if match == UNKNOWN and unknown is None:
+                unknown = (group, rule)
+    if unknown is not None:
+        group, rule = unknown
+        code = ('%s_REMOTE_ADDRESS_GROUP_UNKNOWN' % prefix if rule.get('remote_address_group_id')
+                and rule['remote_address_group_id'] not in address_groups
+                else '%s_REMOTE_GROUP_PAIR_UNKNOWN' % prefix)
+        if code.endswith('PAIR_UNKNOWN'):
+            detail = ('Only rule %s of group %s could admit it (%s), and %s is a member of'
+                      ' group %s only through an allowed address pair: whether OVN counts'
+                      ' pair addresses in a remote group is not established.'
+                      % (rule.get('id'), group.get('name') or group.get('id'), describe_rule(rule),
+                         packet['remote_ip'], rule.get('remote_group_id')))
+        else:
+            detail = ('Only rule %s of group %s could admit it (%s), and that address group'
+                      ' was not visible.' % (rule.get('id'), group.get('name') or group.get('id'),
+                                              describe_rule(rule)))
+        return (UNKNOWN, code, detail, 'rule %s in group %s' % (
+            rule.get('id'), group.get('name') or group.get('id')))
+    if missing:
+        return (UNKNOWN, '%s_GROUP_NOT_VISIBLE' % prefix,
+                'No visible rule of port %s admits it, and group(s) %s could not be read.'
+                % (_label(port), ', '.join(missing)), 'group %s' % missing[0])
+    return (FAIL, '%s_NO_MATCHING_RULE' % prefix,
+            'No %s rule of group(s) %s on port %s admits %s.'
+            % (direction, _group_names(port, groups), _label(port), describe_packet(packet)),
+            'security groups %s' % _group_names(port, groups))
+
+
+def describe_packet(packet):
+    protocol = packet['protocol']
+    if protocol == 'any':
+        what = 'all traffic'
+    elif protocol == 'icmp':
+        what = 'icmp type %d' % packet['icmp'][0]
+    elif packet['ports'][0] == packet['ports'][1]:
+        what = '%s port %d' % (protocol, packet['ports'][0])
+    else:
+        what = '%s ports %d-%d' % ((protocol,) + tuple(packet['ports']))
+    return '%s %s %s' % (what, 'to' if packet['direction'] == 'egress' else 'from',
+                         packet['remote_ip'])
+
+
+# -- stages ---------------------------------------------------------------------------
+
+def _check(stage, port, result, code, detail, element=None):
+    return {'stage': stage, 'port': port_ref(port), 'result': result, 'code': code,
+            'detail': detail, 'element': element}
+
+
+def check_source(port, ip, mac, backend, stage='source_anti_spoofing', code_prefix='SRC'):
+    """Stage 1: may the port send from ip (and from mac)? Also governs its ARP/ND."""
+    if not port.get('port_security_enabled'):
+        return _check(stage, port, SKIP, '%s_PORT_SECURITY_DISABLED' % code_prefix,
+                      'Port security is off on port %s: no anti-spoofing.' % _label(port))
+    how, element = authorised_address(port, ip, backend, mac)
+    if how == 'fixed':
+        return _check(stage, port, PASS, '%s_IP_FIXED' % code_prefix,
+                      '%s is a fixed IP of port %s.' % (ip, _label(port)), element)
+    if how == 'pair':
+        return _check(stage, port, PASS, '%s_IP_IN_PAIR' % code_prefix,
+                      '%s is covered by allowed address pair %s of port %s (%s reading).'
+                      % (ip, element, _label(port), BACKEND_NAMES[backend]), 'pair %s' % element)
+    if element is not None:
+        return _check(
+            stage, port, FAIL, '%s_PAIR_HOST_BITS' % code_prefix,
+            'Port %s may not send from %s: its pair %s has host bits, so OVN reads it as'
+            ' %s alone (the mask only gives the subnet size), while ML2/OVS would read the'
+            ' whole %s. Anti-spoofing drops the packets and the ARP/ND that carry %s.'
+            % (_label(port), ip, element, element.split('/')[0],
+               ipaddress.ip_network(element, strict=False), ip), 'pair %s' % element)
+    if mac and mac.lower() != _port_mac(port) and ip in _fixed_ips(port):
+        return _check(stage, port, FAIL, '%s_MAC_NOT_AUTHORISED' % code_prefix,
+                      'Port %s may not send from MAC %s: it is neither the port MAC nor the'
+                      ' MAC of an allowed address pair for %s.' % (_label(port), mac, ip),
+                      'MAC %s' % mac)
+    return _check(
+        stage, port, FAIL, '%s_IP_NOT_AUTHORISED' % code_prefix,
+        'Port %s may not send from %s: it is neither a fixed IP of the port (%s) nor covered'
+        ' by one of its allowed address pairs (%s). Anti-spoofing drops these packets and'
+        ' the ARP/ND that announces %s.'
+        % (_label(port), ip, ', '.join(str(a) for a in _fixed_ips(port)) or 'none',
+           ', '.join(p.address.text() for p in stored_pairs(port)) or 'none', ip),
+        'address %s' % ip)
+
+
+def check_destination(port, ip, backend, stage='destination_port_security', code_prefix='DST'):
+    """Stage 3: may the port receive packets addressed to ip?
+
+    OVN checks the outport's port_security both ways (ovn-nb(5)); the ML2/OVS
+    firewall only checks what a port sends, it delivers by destination MAC.
+    """
+    if not port.get('port_security_enabled'):
+        return _check(stage, port, SKIP, '%s_PORT_SECURITY_DISABLED' % code_prefix,
+                      'Port security is off on port %s: OVN delivers any address to it.'
+                      % _label(port))
+    if backend == 'ovs':
+        how, _element = authorised_address(port, ip, 'ovn')
+        return _check(stage, port, PASS, '%s_NOT_FILTERED_OVS' % code_prefix,
+                      'ML2/OVS does not filter the destination IP of what a port receives'
+                      ' (it delivers by MAC)%s.' % (
+                          '' if how else '; %s is not an address of port %s, which OVN would'
+                          ' drop' % (ip, _label(port))))
+    how, element = authorised_address(port, ip, backend)
+    if how == 'fixed':
+        return _check(stage, port, PASS, '%s_IP_FIXED' % code_prefix,
+                      '%s is a fixed IP of port %s.' % (ip, _label(port)), element)
+    if how == 'pair':
+        return _check(stage, port, PASS, '%s_IP_IN_PAIR' % code_prefix,
+                      '%s is covered by allowed address pair %s of port %s.'
+                      % (ip, element, _label(port)), 'pair %s' % element)
+    if element is not None:
+        return _check(
+            stage, port, FAIL, '%s_PAIR_HOST_BITS' % code_prefix,
+            'OVN drops packets to %s on port %s: its pair %s has host bits, so it authorises'
+            ' %s alone, not the whole %s.'
+            % (ip, _label(port), element, element.split('/')[0],
+               ipaddress.ip_network(element, strict=False)), 'pair %s' % element)
+    return _check(
+        stage, port, FAIL, '%s_IP_NOT_AUTHORISED' % code_prefix,
+        'OVN drops packets to %s on port %s: it is neither a fixed IP of the port nor covered'
+        ' by one of its allowed address pairs (port_security of the outport).'
+        % (ip, _label(port)), 'address %s' % ip)
+
+
+def _is_stateless(port, groups):
+    """A port whose groups are stateless (stateful: false) gets no conntrack replies.
+    Neutron refuses a port that mixes stateful and stateless groups."""
+    bound = [groups[gid] for gid in port.get('security_groups') or [] if gid in groups]
+    return bool(bound) and any(group.get('stateful') is False for group in bound)
+
+
+def _reply_packet(flow, direction, remote_ip):
+    protocol = flow['protocol']
+    packet = {'direction': direction, 'protocol': protocol, 'version': flow['version'],
+              'remote_ip': remote_ip, 'ports': EPHEMERAL_PORTS, 'icmp': None}
+    if protocol == 'icmp':
+        packet['icmp'] = (ICMP_ECHO[flow['version']][1], 0)
+    return packet
+
+
+def check_reply(flow, src, dst, groups, ports, address_groups, backend):
+    """Stage 5: the reply from dst back to src. Returns (check, subchecks)."""
+    subchecks = []
+    sub = check_source(dst, flow['destination_ip'], None, backend,
+                       stage='reply_path', code_prefix='REPLY_SRC')
+    subchecks.append(sub)
+    for port, direction, remote in ((dst, 'egress', flow['source_ip']),
+                                    (src, 'ingress', flow['destination_ip'])):
+        prefix = 'REPLY_%s' % direction.upper()
+        if not port.get('port_security_enabled'):
+            subchecks.append(_check('reply_path', port, SKIP, '%s_PORT_SECURITY_DISABLED' % prefix,
+                                    'Port security is off on port %s.' % _label(port)))
+            continue
+        if not port.get('security_groups'):
+            subchecks.append(_check(
+                'reply_path', port, FAIL, '%s_NO_GROUPS' % prefix,
+                'Port %s has no security group: its %s drops the reply.'
+                % (_label(port), direction), 'no security group'))
+            continue
+        if not _is_stateless(port, groups):
+            subchecks.append(_check(
+                'reply_path', port, PASS, '%s_STATEFUL' % prefix,
+                'The groups of port %s are stateful: conntrack lets the reply of an admitted'
+                ' connection through (OVN allow-related ACLs).' % _label(port)))
+            continue
+        packet = _reply_packet(flow, direction, remote)
+        result, code, detail, element = evaluate_groups(port, packet, groups, ports,
+                                                        address_groups, backend)
+        code = code.replace('EGRESS', 'REPLY_EGRESS').replace('INGRESS', 'REPLY_INGRESS')
+        if result == FAIL:
+            code = '%s_STATELESS_NO_RULE' % prefix
+            detail = ('Port %s has stateless groups (%s): the reply needs an explicit %s rule,'
+                      ' and none admits %s.' % (_label(port), _group_names(port, groups),
+                                                direction, describe_packet(packet)))
+        subchecks.append(_check('reply_path', port, result, code, detail, element))
+    subchecks.append(check_destination(src, flow['source_ip'], backend,
+                                       stage='reply_path', code_prefix='REPLY_DST'))
+    for wanted in (FAIL, UNKNOWN):
+        for sub in subchecks:
+            if sub['result'] == wanted:
+                return dict(sub, subchecks=subchecks), subchecks
+    if all(sub['result'] == SKIP for sub in subchecks):
+        check = _check('reply_path', dst, PASS, 'REPLY_UNFILTERED',
+                       'Port security is off on both ports: nothing filters the reply.')
+    else:
+        check = _check('reply_path', dst, PASS, 'REPLY_ALLOWED',
+                       'The reply from %s passes: %s' % (
+                           flow['destination_ip'],
+                           ' '.join(sub['detail'] for sub in subchecks if sub['result'] == PASS)))
+    check['subchecks'] = subchecks
+    return check, subchecks
+
+
+# -- flow -----------------------------------------------------------------------------
+
+def _pick_ip(port, version, what):
+    for ip in _fixed_ips(port):
+        if version is None or ip.version == version:
+            return ip
+    raise PortsecError('Port %s has no %sfixed IP to use as %s: give it explicitly.'
+                       % (_label(port), 'IPv%d ' % version if version else '', what))
+
+
+def normalise_flow(flow, src, dst):
+    protocol = (flow.get('protocol') or 'tcp').lower()
+    if protocol not in PROTOCOLS:
+        raise PortsecError('protocol %r is not one of %s.' % (protocol, ', '.join(PROTOCOLS)))
+    src_ip = _ip(flow['source_ip'], 'source ip') if flow.get('source_ip') else None
+    dst_ip = _ip(flow['destination_ip'], 'destination ip') if flow.get('destination_ip') else None
+    if src_ip is None:
+        src_ip = _pick_ip(src, dst_ip.version if dst_ip else None, 'source ip')
+    if dst_ip is None:
+        dst_ip = _pick_ip(dst, src_ip.version, 'destination ip')
+    if src_ip.version != dst_ip.version:
+        raise PortsecError('Source %s and destination %s are not of the same IP version.'
+                           % (src_ip, dst_ip))
+    port = flow.get('port')
+    if protocol in ('tcp', 'udp'):
+        if port is None:
+            raise PortsecError('A %s flow needs the destination port number (port).' % protocol)
+        port = int(port)
+        if not 1 <= port <= 65535:
+            raise PortsecError('port %d is not between 1 and 65535.' % port)
+    else:
+        port = None
+    return {
+        'protocol': protocol,
+        'port': port,
+        'version': src_ip.version,
+        'source_ip': src_ip,
+        'destination_ip': dst_ip,
+        'source_mac': (flow.get('source_mac') or '').lower() or None,
+    }
+
+
+def _forward_packet(flow, direction):
+    packet = {'direction': direction, 'protocol': flow['protocol'], 'version': flow['version'],
+              'remote_ip': flow['destination_ip'] if direction == 'egress' else flow['source_ip'],
+              'ports': (flow['port'], flow['port']) if flow['port'] else None, 'icmp': None}
+    if flow['protocol'] == 'icmp':
+        packet['icmp'] = (ICMP_ECHO[flow['version']][0], 0)
+    return packet
+
+
+# -- suggestions ----------------------------------------------------------------------
+
+def _pair_task(port, ip, why):
+    return {
+        'text': 'Add allowed address pair %s to port %s (%s).' % (ip, _label(port), why),
+        'task': {
+            'name': 'Let port %s use %s' % (port.get('name') or port.get('id'), ip),
+            'portsec.openstack.allowed_address_pair': {
+                'port': port.get('id'),
+                'pairs': [{'ip_address': str(ip)}],
+                'state': 'present',
+            },
+        },
+    }
+
+
+def _rule_task(port, groups, packet):
+    group_id = (port.get('security_groups') or [None])[0]
+    group_name = (groups.get(group_id) or {}).get('name') or group_id
+    remote = packet['remote_ip']
+    rule = {
+        'security_group': group_id,
+        'direction': packet['direction'],
+        'ethertype': 'IPv%d' % packet['version'],
+        'protocol': packet['protocol'],
+        'remote_ip_prefix': '%s/%d' % (remote, remote.max_prefixlen),
+    }
+    if packet['protocol'] in ('tcp', 'udp'):
+        rule['port_range_min'], rule['port_range_max'] = packet['ports']
+    elif packet['protocol'] == 'icmp':
+        rule['port_range_min'], rule['port_range_max'] = packet['icmp']
+    return {
+        'text': 'Add an %s rule for %s to group %s of port %s.'
+                % (packet['direction'], describe_packet(packet), group_name, _label(port)),
+        'task': {
+            'name': 'Admit %s on port %s' % (describe_packet(packet), port.get('name') or port.get('id')),
+            'openstack.cloud.security_group_rule': rule,
+        },
+    }
+
+
+def _groups_task(port):
+    return {
+        'text': 'Bind a security group to port %s (port security on with no group drops'
+                ' everything); the project\'s default group is shown.' % _label(port),
+        'task': {
+            'name': 'Give port %s a security group' % (port.get('name') or port.get('id')),
+            'portsec.openstack.port_security': {
+                'port': port.get('id'),
+                'security_groups': ['default'],
+                'security_groups_mode': 'add',
+            },
+        },
+    }
+
+
+def _suggest(check, flow, src, dst, groups):
+    code = check['code']
+    if check['result'] not in (FAIL, UNKNOWN):
+        return []
+    if code in ('SRC_IP_NOT_AUTHORISED', 'SRC_PAIR_HOST_BITS'):
+        return [_pair_task(src, flow['source_ip'], 'the guest sends from it')]
+    if code in ('DST_IP_NOT_AUTHORISED', 'DST_PAIR_HOST_BITS'):
+        return [_pair_task(dst, flow['destination_ip'], 'the guest receives on it')]
+    if code == 'REPLY_SRC_IP_NOT_AUTHORISED' or code == 'REPLY_SRC_PAIR_HOST_BITS':
+        return [_pair_task(dst, flow['destination_ip'], 'the guest answers from it')]
+    if code == 'REPLY_DST_IP_NOT_AUTHORISED' or code == 'REPLY_DST_PAIR_HOST_BITS':
+        return [_pair_task(src, flow['source_ip'], 'the answer comes back to it')]
+    if code.endswith('_NO_GROUPS'):
+        port = src if code.startswith(('EGRESS', 'REPLY_INGRESS')) else dst
+        return [_groups_task(port)]
+    if code.startswith('EGRESS'):
+        return [_rule_task(src, groups, _forward_packet(flow, 'egress'))]
+    if code.startswith('INGRESS'):
+        return [_rule_task(dst, groups, _forward_packet(flow, 'ingress'))]
+    if code.startswith('REPLY_EGRESS'):
+        return [_rule_task(dst, groups, _reply_packet(flow, 'egress', flow['source_ip']))]
+    if code.startswith('REPLY_INGRESS'):
+        return [_rule_task(src, groups, _reply_packet(flow, 'ingress', flow['destination_ip']))]
+    return []
+
+
+# -- the model ------------------------------------------------------------------------
+
+def evaluate(flow, ports, security_groups, backend='ovn', address_groups=None, what_if=None):
+    """Evaluate one flow between two ports. See the module docstring for the stages.
+
+    flow: source_port, destination_port (port IDs in ports), source_ip and
+    destination_ip (default: the ports' first fixed IPs), protocol (tcp, udp,
+    icmp, any), port (destination port for tcp/udp), source_mac (default: the
+    source port's MAC). ports must hold both ports and every port of a group that
+    a rule names as remote group. Returns the result documented in the
+    reachability module's RETURN.
+    """
+    if backend not in BACKENDS:
+        raise PortsecError('backend %r is not one of %s.' % (backend, ', '.join(BACKENDS)))
+    ports, security_groups, notes = apply_what_if(ports, security_groups, what_if)
+    by_id = {port.get('id'): port for port in ports}
+    for key in ('source_port', 'destination_port'):
+        if flow.get(key) not in by_id:
+            raise PortsecError('%s %r is not among the ports given.' % (key, flow.get(key)))
+    src = by_id[flow['source_port']]
+    dst = by_id[flow['destination_port']]
+    groups = {group.get('id'): group for group in security_groups}
+    address_groups = {group.get('id'): group for group in address_groups or []}
+    flow = normalise_flow(flow, src, dst)
+
+    checks = [check_source(src, flow['source_ip'], flow['source_mac'], backend)]
+    for port, direction, stage in ((src, 'egress', 'source_egress_groups'),
+                                   (dst, 'ingress', 'destination_ingress_groups')):
+        result, code, detail, element = evaluate_groups(
+            port, _forward_packet(flow, direction), groups, ports, address_groups, backend)
+        checks.append(_check(stage, port, result, code, detail, element))
+    checks.insert(2, check_destination(dst, flow['destination_ip'], backend))
+    reply, _subchecks = check_reply(flow, src, dst, groups, ports, address_groups, backend)
+    checks.append(reply)
+
+    results = [check['result'] for check in checks]
+    if FAIL in results:
+        verdict = 'blocked'
+    elif UNKNOWN in results:
+        verdict = 'unknown'
+    else:
+        verdict = 'allowed'
+    blocked_by = None
+    for check in checks:
+        if check['result'] == FAIL:
+            blocked_by = {'stage': check['stage'], 'port': check['port'],
+                          'element': check['element'], 'code': check['code']}
+            break
+
+    suggestions = []
+    seen = set()
+    for check in checks:
+        for sub in check.get('subchecks') or [check]:
+            for suggestion in _suggest(sub, flow, src, dst, groups):
+                if suggestion['text'] not in seen:
+                    seen.add(suggestion['text'])
+                    suggestions.append(suggestion)
+
+    return {
+        'reachable': verdict == 'allowed',
+        'verdict': verdict,
+        'backend': backend,
+        'flow': {
+            'source_port': port_ref(src),
+            'destination_port': port_ref(dst),
+            'source_ip': str(flow['source_ip']),
+            'destination_ip': str(flow['destination_ip']),
+            'protocol': flow['protocol'],
+            'port': flow['port'],
+        },
+        'checks': checks,
+        'blocked_by': blocked_by,
+        'suggestions': suggestions,
+        'assumptions': _assumptions(flow, src, dst, checks, backend),
+        'what_if': notes,
+    }
+
+
+def _assumptions(flow, src, dst, checks, backend):
+    found = [
+        {'code': 'BACKEND',
+         'detail': 'Modelled as %s. Pairs with host bits, destination filtering and remote'
+                   ' group membership differ between ML2/OVN and ML2/OVS.' % BACKEND_NAMES[backend]},
+        {'code': 'GUEST_NOT_MODELLED',
+         'detail': 'Inside the guests nothing is checked: addresses and routes configured,'
+                   ' guest firewalls, whether a service listens on the port.'},
+        {'code': 'SOURCE_MAC',
+         'detail': 'The guest sends from its port\'s MAC%s.' % (
+             ' (%s)' % flow['source_mac'] if flow['source_mac'] else '')},
+    ]
+    if src.get('network_id') != dst.get('network_id'):
+        found.append({'code': 'L3_NOT_MODELLED',
+                      'detail': 'The ports are on different networks: routing between them'
+                                ' (a router on both subnets, routes) and NAT are assumed, not'
+                                ' checked.'})
+    else:
+        found.append({'code': 'SAME_NETWORK',
+                      'detail': 'Both ports are on network %s: the packet crosses one logical'
+                                ' switch; the guests must reach each other on-link (ARP/ND).'
+                                % src.get('network_id')})
+    codes = set()
+    for check in checks:
+        for sub in check.get('subchecks') or [check]:
+            codes.add(sub['code'])
+    if any(code.endswith('REMOTE_GROUP_PAIR_UNKNOWN') for code in codes):
+        found.append({'code': 'OVN_REMOTE_GROUP_PAIRS',
+                      'detail': 'Under OVN, whether an allowed address pair of a remote group\'s'
+                                ' member counts as a member address is not established; the'
+                                ' verdict is unknown where only that decides it.'})
+    if any('STATELESS' in code or code.startswith(('REPLY_EGRESS_RULE', 'REPLY_INGRESS_RULE'))
+           for code in codes):
+        found.append({'code': 'EPHEMERAL_PORTS',
+                      'detail': 'For stateless groups the reply goes to the client\'s ephemeral'
+                                ' port, assumed in %d-%d (Linux default).' % EPHEMERAL_PORTS})
+    return found
+
+
+def summary(result):
+    """One line for humans: verdict and where it stops."""
+    flow = result['flow']
+    what = flow['protocol'] if flow['port'] is None else '%s/%s' % (flow['protocol'], flow['port'])
+    line = '%s -> %s %s: %s' % (flow['source_ip'], flow['destination_ip'], what, result['verdict'])
+    if result['blocked_by']:
+        blocked = result['blocked_by']
+        line += ' at %s on port %s (%s)' % (blocked['stage'], blocked['port']['name'] or
+                                            blocked['port']['id'], blocked['element'])
+    return line
+
