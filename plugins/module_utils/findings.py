@@ -1,0 +1,198 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: (c) 2026, portsec.openstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Audit findings on a port's security posture (pure: no SDK import).
+
+Each finding has a stable code, a severity and a one-line explanation. The codes
+are part of the collection's interface: playbooks may assert on them.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+
+from ansible_collections.portsec.openstack.plugins.module_utils.planning import stored_pairs
+
+SEVERITIES = ('critical', 'high', 'medium', 'low', 'info')
+
+# code -> severity. Documented in port_security_info's RETURN.
+CODES = {
+    'PORT_SECURITY_OFF_EXPOSED': 'critical',
+    'PORT_SECURITY_OFF': 'low',
+    'NO_SECURITY_GROUPS': 'high',
+    'PAIR_ANY_ADDRESS': 'high',
+    'PAIR_WIDE_PREFIX': 'medium',
+    'PAIR_WHOLE_SUBNET': 'low',
+    'PAIR_HOST_BITS': 'medium',
+    'PAIR_IS_OTHER_PORT_FIXED_IP': 'medium',
+    'INGRESS_FROM_ANYWHERE_WITH_FIP': 'medium',
+    'INGRESS_ALL_FROM_ANYWHERE_WITH_FIP': 'high',
+}
+
+# A pair at least this wide (shorter prefix) is "very wide": it lets the port
+# use tens of thousands of addresses, so anti-spoofing means little.
+WIDE_PREFIX = {4: 16, 6: 48}
+
+
+def finding(code, detail, element=None):
+    return {'code': code, 'severity': CODES[code], 'detail': detail, 'element': element}
+
+
+def _ingress_from_anywhere(rule):
+    if rule.get('direction') != 'ingress':
+        return False
+    if rule.get('remote_group_id') or rule.get('remote_address_group_id'):
+        return False
+    prefix = rule.get('remote_ip_prefix')
+    if not prefix:
+        return True
+    try:
+        return ipaddress.ip_network(prefix, strict=False).prefixlen == 0
+    except ValueError:
+        return False
+
+
+def _opens_everything(rule):
+    protocol = rule.get('protocol')
+    if protocol in (None, '', 'any'):
+        return True
+    if str(protocol).lower() in ('tcp', 'udp', '6', '17'):
+        return (rule.get('port_range_min') in (None, 1)
+                and rule.get('port_range_max') in (None, 65535))
+    return False
+
+
+def _rule_text(rule):
+    protocol = rule.get('protocol') or 'any protocol'
+    low, high = rule.get('port_range_min'), rule.get('port_range_max')
+    if low is None and high is None:
+        ports = ''
+    elif low == high:
+        ports = ' port %s' % low
+    else:
+        ports = ' ports %s-%s' % (low if low is not None else 1, high if high is not None else 65535)
+    return '%s %s%s' % (rule.get('ethertype') or 'IPv4', protocol, ports)
+
+
+def port_findings(port, floating_ips=None, network=None, groups=None, network_ports=None):
+    """Findings for one port.
+
+    floating_ips: the floating IPs bound to this port; network: the port's network
+    (router:external); groups: id -> security group with security_group_rules;
+    network_ports: the other ports of the same network (for virtual-port clashes).
+    """
+    found = []
+    groups = groups or {}
+    fips = sorted(fip.get('floating_ip_address') for fip in floating_ips or []
+                  if fip.get('floating_ip_address'))
+    external = bool(network and network.get('router:external'))
+    exposure = []
+    if fips:
+        exposure.append('floating IP(s) %s' % ', '.join(fips))
+    if external:
+        exposure.append('external network %s' % (network.get('name') or network.get('id')))
+
+    if not port.get('port_security_enabled'):
+        if exposure:
+            found.append(finding(
+                'PORT_SECURITY_OFF_EXPOSED',
+                'Port security is off and the port is reachable from outside (%s): every'
+                ' protocol and port of the VM is open to the world, with no anti-spoofing.'
+                % ' and '.join(exposure), ', '.join(fips) or network.get('id')))
+        else:
+            found.append(finding(
+                'PORT_SECURITY_OFF',
+                'Port security is off: no security group and no anti-spoofing; any peer on'
+                ' the network can reach every port, and the guest may send from any address.'))
+        return found
+
+    if not port.get('security_groups'):
+        found.append(finding(
+            'NO_SECURITY_GROUPS',
+            'Port security is on and no security group is bound: Neutron drops all IP'
+            ' traffic to and from the port. Bind a group (portsec.openstack.port_security).'))
+
+    found.extend(_pair_findings(port, network_ports or []))
+
+    if fips:
+        for gid in port.get('security_groups') or []:
+            group = groups.get(gid) or {}
+            for rule in group.get('security_group_rules') or []:
+                if not _ingress_from_anywhere(rule):
+                    continue
+                code = ('INGRESS_ALL_FROM_ANYWHERE_WITH_FIP' if _opens_everything(rule)
+                        else 'INGRESS_FROM_ANYWHERE_WITH_FIP')
+                found.append(finding(
+                    code,
+                    'Group %s admits %s from anywhere, and the port has floating IP(s) %s:'
+                    ' the whole Internet reaches it.' % (group.get('name') or gid,
+                                                         _rule_text(rule), ', '.join(fips)),
+                    'rule %s in group %s' % (rule.get('id'), group.get('name') or gid)))
+    return found
+
+
+def _pair_findings(port, network_ports):
+    found = []
+    others = {}
+    for other in network_ports:
+        if other.get('id') == port.get('id') or other.get('network_id') != port.get('network_id'):
+            continue
+        for item in other.get('fixed_ips') or []:
+            others.setdefault(item.get('ip_address'), other)
+    for pair in stored_pairs(port):
+        address = pair.address
+        text = address.text()
+        if address.ip is None:
+            continue
+        if address.prefixlen == 0:
+            found.append(finding(
+                'PAIR_ANY_ADDRESS',
+                'Pair %s lets the port send from and receive to any %s address: anti-spoofing'
+                ' is off for it.' % (text, 'IPv4' if address.version == 4 else 'IPv6'),
+                'pair %s' % text))
+            continue
+        if not address.is_host and address.prefixlen < WIDE_PREFIX[address.version]:
+            found.append(finding(
+                'PAIR_WIDE_PREFIX',
+                'Pair %s is very wide (%d addresses): the port may use any of them, so'
+                ' anti-spoofing protects little.' % (text, address.network.num_addresses),
+                'pair %s' % text))
+        elif address.has_host_bits:
+            found.append(finding(
+                'PAIR_HOST_BITS',
+                'Pair %s has host bits: ML2/OVN reads it as %s alone (the mask only gives the'
+                ' subnet size), ML2/OVS as the whole %s. Write %s or %s to say which.'
+                % (text, address.ip, address.network, address.ip, address.network),
+                'pair %s' % text))
+        elif not address.is_host:
+            found.append(finding(
+                'PAIR_WHOLE_SUBNET',
+                'Pair %s covers a whole subnet: the port may use every address in it (%d),'
+                ' on both ML2/OVN and ML2/OVS.' % (text, address.network.num_addresses),
+                'pair %s' % text))
+        if address.is_host or address.has_host_bits:
+            other = others.get(str(address.ip))
+            if other is not None:
+                found.append(finding(
+                    'PAIR_IS_OTHER_PORT_FIXED_IP',
+                    'Pair %s is the fixed IP of port %s on the same network: if that port is'
+                    ' unbound (a reserved VIP), OVN turns it into a virtual port whose address'
+                    ' follows this one; if it is bound to a VM, both claim the address.'
+                    % (address.ip, other.get('name') or other.get('id')),
+                    'pair %s' % text))
+    return found
+
+
+def worst_severity(findings):
+    for severity in SEVERITIES:
+        if any(item['severity'] == severity for item in findings):
+            return severity
+    return None
+
+
+def sort_findings(findings):
+    return sorted(findings, key=lambda item: (SEVERITIES.index(item['severity']), item['code']))
