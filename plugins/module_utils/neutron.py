@@ -105,6 +105,16 @@ class Cloud:
         return self._network('GET', '/floatingips', 'Listing floating IPs',
                              params=filters)['floatingips']
 
+    def list_address_groups(self, **filters):
+        return self._network('GET', '/address-groups', 'Listing address groups',
+                             params=filters)['address_groups']
+
+    def list_servers(self, **filters):
+        """Servers (id and name) in one request; Nova filters by project unless
+        all_tenants is given by an admin."""
+        return self._request(self.conn.compute, 'GET', '/servers', 'Listing servers',
+                             params=filters)['servers']
+
     def find_servers(self, name_or_id):
         """Servers whose ID or exact name is name_or_id (Nova filters by regex)."""
         compute = self.conn.compute

@@ -1,0 +1,372 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: (c) 2026, portsec.openstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: port_security_info
+short_description: Show and audit the port security of Neutron ports
+version_added: 0.1.0
+author:
+  - portsec.openstack contributors
+description:
+  - Shows the port-security posture of one port, of every port of a server, of every port
+    on a network, or of every port of the project, and audits it.
+  - Per port it returns the server, network, fixed IPs, MAC, whether port security is on,
+    the security groups (and their rules on request), the allowed address pairs, the
+    floating IPs and the revision.
+  - Each port gets C(findings), each with a stable code, a severity and a one-line
+    explanation, for example port security off on a port with a floating IP (every port of
+    the VM reachable from outside), port security on with no security group (all traffic
+    dropped), or an allowed address pair such as C(10.10.10.11/24) that means one address
+    under ML2/OVN but the whole C(/24) under ML2/OVS.
+  - Never changes anything.
+options:
+  port:
+    description:
+      - Name or ID of one port.
+      - Mutually exclusive with O(server).
+    type: str
+  server:
+    description:
+      - Name or ID of a server; all its ports are shown, or those matching O(network),
+        O(fixed_ip) or O(mac_address).
+    type: str
+  network:
+    description:
+      - Name or ID of a network. Alone, every port on that network is shown; with O(port)
+        or O(server), it narrows the selection.
+    type: str
+  fixed_ip:
+    description:
+      - With O(port) or O(server), only the port that has this fixed IP.
+    type: str
+  mac_address:
+    description:
+      - With O(port) or O(server), only the port that has this MAC address.
+    type: str
+  all_projects:
+    description:
+      - Without O(port), O(server) and O(network), show the ports of every project the cloud
+        user can see (an admin sees all) instead of the current project only.
+    type: bool
+    default: false
+  include_rules:
+    description:
+      - Also return the rules of each security group.
+    type: bool
+    default: false
+  include_network_ports:
+    description:
+      - Also show ports owned by Neutron itself (router interfaces, DHCP, floating IP ports,
+        C(device_owner) starting with C(network:)). Neutron does not filter them with
+        security groups, so by default they are left out.
+    type: bool
+    default: false
+notes:
+  - "Cost stays flat as ports grow: the ports (one list, or the selection's one to three
+    requests), one list of their security groups, one of their floating IPs, one of their
+    networks, one of the other ports on those networks (only when a port has allowed
+    address pairs, to find pairs that clash with another port's fixed IP), and one list of
+    servers (only when a port belongs to a server). Never one request per port."
+  - Replaces C(openstack port show) and C(openstack security group rule list) run port by
+    port, and the reading that they need.
+extends_documentation_fragment:
+  - portsec.openstack.openstack
+  - portsec.openstack.openstack.attributes_info
+seealso:
+  - module: portsec.openstack.reachability
+  - module: portsec.openstack.port_security
+  - module: portsec.openstack.allowed_address_pair
+  - module: openstack.cloud.port_info
+"""
+
+EXAMPLES = r"""
+- name: Audit every port of the project
+  portsec.openstack.port_security_info:
+    cloud: mycloud
+  register: audit
+
+- name: Show the ports that have a critical or high finding
+  ansible.builtin.debug:
+    msg: "{{ item.name }}: {{ item.findings | map(attribute='detail') | list }}"
+  loop: "{{ audit.ports | selectattr('worst_severity', 'in', ['critical', 'high']) | list }}"
+  loop_control:
+    label: "{{ item.name }}"
+
+- name: Case 1 of the guide - what did disabling port security on VM B expose?
+  portsec.openstack.port_security_info:
+    cloud: mycloud
+    server: vm-b
+  register: vm_b
+
+- name: Fail if a port of VM B is open to the world
+  ansible.builtin.assert:
+    that:
+      - "'PORT_SECURITY_OFF_EXPOSED' not in (vm_b.ports | map(attribute='findings') | flatten | map(attribute='code'))"
+
+- name: All ports on the DB network, with the rules of their groups
+  portsec.openstack.port_security_info:
+    cloud: mycloud
+    network: db-net
+    include_rules: true
+"""
+
+RETURN = r"""
+ports:
+  description: The selected ports, each with its port-security posture and findings.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Port ID.
+      type: str
+    name:
+      description: Port name.
+      type: str
+    project_id:
+      description: Project that owns the port.
+      type: str
+    server:
+      description: The server the port belongs to (C(id) and C(name)), or null.
+      type: dict
+      sample: {"id": "5f6c...", "name": "vm-b"}
+    network:
+      description: The port's network (C(id), C(name), C(external)).
+      type: dict
+      sample: {"id": "0d3f...", "name": "project-net", "external": false}
+    fixed_ips:
+      description: Fixed IPs with their subnet IDs.
+      type: list
+      elements: dict
+    mac_address:
+      description: MAC address, lower case.
+      type: str
+    port_security_enabled:
+      description: Whether port security is on.
+      type: bool
+    security_groups:
+      description: Bound security groups, each with C(id), C(name), C(stateful), and with
+        O(include_rules=true) C(rules) (C(id), C(direction), C(ethertype), C(protocol),
+        C(port_range_min), C(port_range_max), C(remote_ip_prefix), C(remote_group_id),
+        C(remote_address_group_id), C(description)).
+      type: list
+      elements: dict
+    allowed_address_pairs:
+      description: Allowed address pairs, each with the MAC filled in.
+      type: list
+      elements: dict
+      sample: [{"ip_address": "10.10.10.11/24", "mac_address": "fa:16:3e:12:34:56"}]
+    floating_ips:
+      description: Floating IP addresses bound to the port.
+      type: list
+      elements: str
+    revision_number:
+      description: Neutron's revision of the port.
+      type: int
+    device_owner:
+      description: Owner of the port, for example C(compute:nova).
+      type: str
+    findings:
+      description:
+        - Audit findings, worst first. Each has C(code), C(severity) (critical, high,
+          medium, low, info), C(detail) (one line) and C(element) (what it is about).
+        - "Codes: C(PORT_SECURITY_OFF_EXPOSED) (critical: port security off with a floating
+          IP or on an external network), C(PORT_SECURITY_OFF) (low), C(NO_SECURITY_GROUPS)
+          (high: all traffic dropped), C(PAIR_ANY_ADDRESS) (high: C(0.0.0.0/0) or C(::/0),
+          anti-spoofing off), C(PAIR_WIDE_PREFIX) (medium: wider than /16 or /48),
+          C(PAIR_WHOLE_SUBNET) (low: zero host bits), C(PAIR_HOST_BITS) (medium: one address
+          under ML2/OVN, the whole prefix under ML2/OVS), C(PAIR_IS_OTHER_PORT_FIXED_IP)
+          (medium: OVN virtual port), C(INGRESS_FROM_ANYWHERE_WITH_FIP) (medium) and
+          C(INGRESS_ALL_FROM_ANYWHERE_WITH_FIP) (high: every port from anywhere, with a
+          floating IP)."
+      type: list
+      elements: dict
+      sample: [{"code": "PAIR_HOST_BITS", "severity": "medium", "element": "pair 10.10.10.11/24",
+                "detail": "Pair 10.10.10.11/24 has host bits: ML2/OVN reads it as 10.10.10.11 alone ..."}]
+    worst_severity:
+      description: The worst severity among the port's findings, or null.
+      type: str
+summary:
+  description: Number of ports and of findings per severity.
+  returned: always
+  type: dict
+  sample: {"ports": 2, "critical": 1, "high": 0, "medium": 1, "low": 0, "info": 0}
+requests:
+  description: Number of API requests the module made (Keystone not counted).
+  returned: always
+  type: int
+  sample: 5
+"""
+
+from ansible_collections.portsec.openstack.plugins.module_utils.base import PortsecModule
+from ansible_collections.portsec.openstack.plugins.module_utils.errors import PortsecError
+from ansible_collections.portsec.openstack.plugins.module_utils.findings import (
+    SEVERITIES,
+    port_findings,
+    sort_findings,
+    worst_severity,
+)
+from ansible_collections.portsec.openstack.plugins.module_utils.neutron import Cloud
+from ansible_collections.portsec.openstack.plugins.module_utils.planning import is_uuid, pair_view
+from ansible_collections.portsec.openstack.plugins.module_utils.selection import (
+    select_ports,
+    selection_argument_spec,
+)
+
+GROUP_FIELDS = ['id', 'name', 'project_id', 'stateful', 'security_group_rules']
+RULE_FIELDS = ('id', 'direction', 'ethertype', 'protocol', 'port_range_min', 'port_range_max',
+               'remote_ip_prefix', 'remote_group_id', 'remote_address_group_id', 'description')
+# Above this many ports, floating IPs are listed without a port filter (one request,
+# matched locally) so that the URL stays short.
+FILTER_LIMIT = 100
+
+
+def select(cloud, params, project_id):
+    if params.get('port') or params.get('server'):
+        return select_ports(cloud, params)
+    if params.get('network'):
+        ref = params['network']
+        if is_uuid(ref):
+            network_ids = [ref]
+        else:
+            network_ids = [net['id'] for net in cloud.list_networks(name=ref, fields=['id'])]
+        if not network_ids:
+            raise PortsecError('Network %r was not found: give the name or ID of a network'
+                               ' the cloud user can see.' % ref)
+        return cloud.list_ports(network_id=network_ids)
+    if params.get('fixed_ip') or params.get('mac_address'):
+        raise PortsecError('fixed_ip and mac_address narrow a selection by port or server:'
+                           ' give port or server too.')
+    if params.get('all_projects'):
+        return cloud.list_ports()
+    return cloud.list_ports(project_id=project_id)
+
+
+def gather(cloud, ports, include_network_ports=False):
+    """Everything the audit needs, in a constant number of list requests."""
+    if not include_network_ports:
+        ports = [port for port in ports
+                 if not (port.get('device_owner') or '').startswith('network:')]
+    port_ids = [port['id'] for port in ports]
+    group_ids = sorted({gid for port in ports for gid in port.get('security_groups') or []})
+    network_ids = sorted({port.get('network_id') for port in ports if port.get('network_id')})
+    groups = {}
+    networks = {}
+    fips = {}
+    network_ports = []
+    servers = {}
+    if group_ids:
+        groups = {group['id']: group
+                  for group in cloud.list_security_groups(id=group_ids, fields=GROUP_FIELDS)}
+    if network_ids:
+        networks = {net['id']: net for net in cloud.list_networks(
+            id=network_ids, fields=['id', 'name', 'router:external'])}
+    if ports:
+        listed = (cloud.list_floating_ips(port_id=port_ids) if len(port_ids) <= FILTER_LIMIT
+                  else cloud.list_floating_ips())
+        wanted = set(port_ids)
+        for fip in listed:
+            if fip.get('port_id') in wanted:
+                fips.setdefault(fip['port_id'], []).append(fip)
+    if any(port.get('allowed_address_pairs') for port in ports):
+        network_ports = cloud.list_ports(network_id=network_ids,
+                                         fields=['id', 'name', 'network_id', 'fixed_ips'])
+    if any((port.get('device_owner') or '').startswith('compute:') for port in ports):
+        projects = {port.get('project_id') for port in ports}
+        filters = {'all_tenants': 1} if len(projects) > 1 else {}
+        try:
+            servers = {server['id']: server for server in cloud.list_servers(**filters)}
+        except PortsecError:
+            servers = {}
+    return ports, groups, networks, fips, network_ports, servers
+
+
+def port_entry(port, groups, networks, fips, network_ports, servers, include_rules):
+    network = networks.get(port.get('network_id')) or {'id': port.get('network_id')}
+    port_fips = fips.get(port['id'], [])
+    found = sort_findings(port_findings(port, port_fips, network, groups, network_ports))
+    security_groups = []
+    for gid in port.get('security_groups') or []:
+        group = groups.get(gid) or {}
+        entry = {'id': gid, 'name': group.get('name'), 'stateful': group.get('stateful', True)}
+        if include_rules:
+            entry['rules'] = [{key: item.get(key) for key in RULE_FIELDS}
+                              for item in group.get('security_group_rules') or []]
+        security_groups.append(entry)
+    server = None
+    owner = port.get('device_owner') or ''
+    if port.get('device_id') and owner.startswith('compute:'):
+        server = {'id': port['device_id'],
+                  'name': (servers.get(port['device_id']) or {}).get('name')}
+    mac = (port.get('mac_address') or '').lower()
+    return {
+        'id': port['id'],
+        'name': port.get('name'),
+        'project_id': port.get('project_id') or port.get('tenant_id'),
+        'server': server,
+        'network': {'id': network.get('id'), 'name': network.get('name'),
+                    'external': bool(network.get('router:external'))},
+        'fixed_ips': [{'ip_address': ip.get('ip_address'), 'subnet_id': ip.get('subnet_id')}
+                      for ip in port.get('fixed_ips') or []],
+        'mac_address': mac,
+        'port_security_enabled': port.get('port_security_enabled'),
+        'security_groups': security_groups,
+        'allowed_address_pairs': [pair_view(raw, mac)
+                                  for raw in port.get('allowed_address_pairs') or []],
+        'floating_ips': sorted(fip.get('floating_ip_address') for fip in port_fips),
+        'revision_number': port.get('revision_number'),
+        'device_owner': owner,
+        'findings': found,
+        'worst_severity': worst_severity(found),
+    }
+
+
+def audit(cloud, params, project_id):
+    ports = select(cloud, params, project_id)
+    ports, groups, networks, fips, network_ports, servers = gather(
+        cloud, ports, params.get('include_network_ports'))
+    entries = [port_entry(port, groups, networks, fips, network_ports, servers,
+                          params.get('include_rules'))
+               for port in sorted(ports, key=lambda item: (item.get('name') or '', item['id']))]
+    summary = {'ports': len(entries)}
+    for severity in SEVERITIES:
+        summary[severity] = sum(1 for entry in entries for item in entry['findings']
+                                if item['severity'] == severity)
+    return entries, summary
+
+
+class PortSecurityInfoModule(PortsecModule):
+    argument_spec = dict(
+        selection_argument_spec(),
+        all_projects=dict(type='bool', default=False),
+        include_rules=dict(type='bool', default=False),
+        include_network_ports=dict(type='bool', default=False),
+    )
+    module_kwargs = dict(
+        supports_check_mode=True,
+        mutually_exclusive=[('port', 'server')],
+    )
+
+    def run(self):
+        cloud = Cloud(self.conn)
+        project_id = None
+        if not any(self.params.get(name) for name in ('port', 'server', 'network', 'all_projects')):
+            project_id = self.conn.current_project_id
+        entries, summary = audit(cloud, self.params, project_id)
+        self.exit_json(changed=False, ports=entries, summary=summary, requests=cloud.requests)
+
+
+def main():
+    PortSecurityInfoModule()()
+
+
+if __name__ == '__main__':
+    main()
