@@ -179,16 +179,16 @@ def stage_build(args) -> str:
         # --no-deps: Galaxy is out of reach; openstack.cloud is the one bundled with the ansible package.
         run(["ansible-galaxy", "collection", "install", "--no-deps", "--force", "-p", str(tmp / "install"), str(tarball)])
         # Only the installed copy (and the ansible package's collections) may be found, not build/.
-        env = {"ANSIBLE_COLLECTIONS_PATH": str(tmp / "install")}
+        env = {"ANSIBLE_COLLECTIONS_PATH": str(tmp / "install"), "ANSIBLE_NOCOLOR": "1"}
         problems = []
         for module in modules():
             code, out = run(["ansible-doc", f"{FQCN}.{module}"], env=env, check=False, echo=False)
-            if code != 0 or f"{FQCN}.{module}" not in out or "[WARNING]" in out or "[ERROR]" in out:
+            if code != 0 or f"{FQCN}.{module}" not in out or ours_complained(out):
                 print(out)
                 problems.append(f"module {module}")
         for role in roles():
             code, out = run(["ansible-doc", "-t", "role", f"{FQCN}.{role}"], env=env, check=False, echo=False)
-            if code != 0 or f"{FQCN}.{role}" not in out or "[WARNING]" in out or "[ERROR]" in out:
+            if code != 0 or f"{FQCN}.{role}" not in out or ours_complained(out):
                 print(out)
                 problems.append(f"role {role}")
         code, out = run(["ansible-doc", "-l", FQCN], env=env, check=False)
@@ -200,6 +200,11 @@ def stage_build(args) -> str:
             raise StageFailed(f"{len(problems)} doc problems: {'; '.join(problems)}")
         return (f"{tarball.name} ({len(names)} files) installed; ansible-doc read {len(modules())} modules, "
                 f"{len(roles())} roles; -l lists {len(listed)}")
+
+
+def ours_complained(output: str) -> bool:
+    """A warning or error from ansible-doc about portsec.openstack (not about ansible-core's own internals)."""
+    return any(re.match(r"^\[(WARNING|ERROR)\]", line) and "portsec" in line for line in output.splitlines())
 
 
 def stage_docs(args) -> str:
