@@ -374,8 +374,8 @@ def evaluate_groups(port, packet, groups, ports, address_groups, backend):
                          packet['remote_ip'], rule.get('remote_group_id')))
         else:
             detail = ('Only rule %s of group %s could admit it (%s), and that address group'
-                      ' was not visible.' % (rule.get('id'), group.get('name') or group.get('id'),
-                                              describe_rule(rule)))
+                      ' was not visible.'
+                      % (rule.get('id'), group.get('name') or group.get('id'), describe_rule(rule)))
         return (UNKNOWN, code, detail, 'rule %s in group %s' % (
             rule.get('id'), group.get('name') or group.get('id')))
     if missing:
@@ -636,8 +636,8 @@ def _rule_task(port, groups, packet):
     elif packet['protocol'] == 'icmp':
         rule['port_range_min'], rule['port_range_max'] = packet['icmp']
     return {
-        'text': 'Add an %s rule for %s to group %s of port %s.'
-                % (packet['direction'], describe_packet(packet), group_name, _label(port)),
+        'text': ('Add an %s rule for %s to group %s of port %s.'
+                 % (packet['direction'], describe_packet(packet), group_name, _label(port))),
         'task': {
             'name': 'Admit %s on port %s' % (describe_packet(packet), port.get('name') or port.get('id')),
             'openstack.cloud.security_group_rule': rule,
@@ -647,8 +647,8 @@ def _rule_task(port, groups, packet):
 
 def _groups_task(port):
     return {
-        'text': 'Bind a security group to port %s (port security on with no group drops'
-                ' everything); the project\'s default group is shown.' % _label(port),
+        'text': ('Bind a security group to port %s (port security on with no group drops'
+                 ' everything); the project\'s default group is shown.' % _label(port)),
         'task': {
             'name': 'Give port %s a security group' % (port.get('name') or port.get('id')),
             'portsec.openstack.port_security': {
@@ -813,4 +813,3 @@ def summary(result):
         line += ' at %s on port %s (%s)' % (blocked['stage'], blocked['port']['name'] or
                                             blocked['port']['id'], blocked['element'])
     return line
-

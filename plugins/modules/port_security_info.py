@@ -14,7 +14,7 @@ module: port_security_info
 short_description: Show and audit the port security of Neutron ports
 version_added: 0.1.0
 author:
-  - portsec.openstack contributors
+  - portsec.openstack contributors (@portsec-openstack)
 description:
   - Shows the port-security posture of one port, of every port of a server, of every port
     on a network, or of every port of the project, and audits it.

@@ -14,7 +14,7 @@ module: reachability
 short_description: Explain whether Neutron lets a flow between two ports through
 version_added: 0.1.0
 author:
-  - portsec.openstack contributors
+  - portsec.openstack contributors (@portsec-openstack)
 description:
   - Tells, from configuration alone, whether traffic from one port to another passes
     Neutron's port security and security groups, where it is dropped, and the smallest

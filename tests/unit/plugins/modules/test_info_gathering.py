@@ -91,7 +91,9 @@ GROUPS = [
 ]
 
 
-def network_routes(ports, groups=GROUPS, fips=(), networks=None, address_groups=()):
+def network_routes(ports, groups=None, fips=(), networks=None, address_groups=()):
+    groups = GROUPS if groups is None else groups
+
     def list_ports(params):
         result = ports
         if 'network_id' in params:
@@ -114,8 +116,12 @@ def network_routes(ports, groups=GROUPS, fips=(), networks=None, address_groups=
         ('GET', '/address-groups'): lambda params: {'address_groups': list(address_groups)},
     }
     for item in ports:
-        routes[('GET', '/ports/%s' % item['id'])] = (lambda found: lambda params: {'port': found})(item)
+        routes[('GET', '/ports/%s' % item['id'])] = _port_getter(item)
     return routes
+
+
+def _port_getter(found):
+    return lambda params: {'port': found}
 
 
 SERVERS = {('GET', '/servers'): lambda params: {'servers': [{'id': 'server-1', 'name': 'vm-b'}]}}
