@@ -14,7 +14,7 @@ module: allowed_address_pair
 short_description: Manage the allowed address pairs of one Neutron port, pair by pair
 version_added: 0.1.0
 author:
-  - portsec.openstack contributors
+  - portsec.openstack contributors (@portsec-openstack)
 description:
   - Add or remove allowed address pairs ("IP address filtering") on one port, like
     C(openstack port set --allowed-address) and C(openstack port unset --allowed-address),

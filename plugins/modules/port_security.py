@@ -14,7 +14,7 @@ module: port_security
 short_description: Manage port security and security groups of one Neutron port
 version_added: 0.1.0
 author:
-  - portsec.openstack contributors
+  - portsec.openstack contributors (@portsec-openstack)
 description:
   - Enable or disable Neutron port security on one port and manage the security groups
     bound to that port only, like Horizon's C(Edit Port) and C(Edit Security Groups) on
