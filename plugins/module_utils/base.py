@@ -159,6 +159,12 @@ class PortsecModule:
     def fail_json(self, msg, **result):
         self.ansible.fail_json(msg=msg, **result)
 
+    def describe_error(self, exc):
+        """A message for an error on one port of a bulk task, or None for a bug."""
+        if isinstance(exc, PortsecError):
+            return exc.message
+        return self._sdk_error_message(exc)
+
     def __call__(self):
         """Run the module; the only place that turns errors into fail_json."""
         try:

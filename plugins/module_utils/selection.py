@@ -143,3 +143,114 @@ def select_one_port(cloud, params):
         % (params['server'], len(ports),
            ' matching %s' % _selector_text(params) if _selector_text(params) else '',
            _candidates(ports)))
+
+
+# -- many ports in one task ---------------------------------------------------------
+
+def bulk_argument_spec():
+    return dict(
+        ports=dict(type='list', elements='str'),
+        port_filters=dict(type='dict', options=dict(
+            network=dict(type='str'),
+            server=dict(type='str'),
+            device_owner=dict(type='str'),
+            project_id=dict(type='str'),
+            tags=dict(type='list', elements='str'),
+            name=dict(type='str'),
+        )),
+        concurrency=dict(type='int', default=8),
+    )
+
+
+BULK_KWARGS = dict(
+    required_one_of=[('port', 'server', 'ports', 'port_filters')],
+    mutually_exclusive=[('port', 'server', 'ports'), ('port', 'server', 'port_filters')],
+)
+
+
+def is_bulk(params):
+    return params.get('ports') is not None or params.get('port_filters') is not None
+
+
+def _resolve_server_id(cloud, ref):
+    if is_uuid(ref):
+        return ref
+    servers = cloud.find_servers(ref)
+    if not servers:
+        raise PortsecError('Server %r was not found: give the name or ID of a server of this'
+                           ' project (openstack server list).' % ref)
+    if len(servers) > 1:
+        raise PortsecError('Server name %r matches %d servers (%s): give the server ID instead.'
+                           % (ref, len(servers), ', '.join(server['id'] for server in servers)))
+    return servers[0]['id']
+
+
+def _filter_query(cloud, filters):
+    """Neutron list filters for port_filters (the name pattern is applied here)."""
+    query = {}
+    if filters.get('network'):
+        ids = _network_ids(cloud, filters['network'])
+        query['network_id'] = sorted(ids)
+    if filters.get('server'):
+        query['device_id'] = _resolve_server_id(cloud, filters['server'])
+    if filters.get('device_owner'):
+        query['device_owner'] = filters['device_owner']
+    if filters.get('project_id'):
+        query['project_id'] = filters['project_id']
+    if filters.get('tags'):
+        query['tags'] = ','.join(filters['tags'])
+    if filters.get('name') and not any(char in filters['name'] for char in '*?['):
+        query['name'] = filters['name']
+    return query
+
+
+def _name_matches(port, pattern):
+    import fnmatch
+    return fnmatch.fnmatchcase(port.get('name') or '', pattern)
+
+
+def select_many(cloud, params):
+    """Ports named in `ports` (names or IDs) and/or matching `port_filters`.
+
+    Costs one list call for the IDs and one for the names in `ports` (Neutron
+    accepts repeated id/name filters), or one list call with the filters.
+    Returns (ports, missing): references of `ports` that matched nothing.
+    """
+    stray = [name for name in ('network', 'fixed_ip', 'mac_address') if params.get(name)]
+    if stray:
+        raise PortsecError(
+            '%s only choose among the ports of port or server; with ports or port_filters, use'
+            ' port_filters (network, server, tags, name...) instead.' % ', '.join(stray))
+    filters = params.get('port_filters') or {}
+    query = _filter_query(cloud, filters) if filters else {}
+    refs = params.get('ports')
+    if refs is None:
+        ports = cloud.list_ports(**query)
+        missing = []
+    else:
+        ids = [ref for ref in refs if is_uuid(ref)]
+        names = [ref for ref in refs if not is_uuid(ref)]
+        found = {}
+        if ids:
+            for port in cloud.list_ports(id=ids, **query):
+                found[port['id']] = port
+        # A name that looks like an ID is rare; it is tried as a name too.
+        unresolved_ids = [ref for ref in ids if ref not in found]
+        if names or unresolved_ids:
+            by_name = cloud.list_ports(name=names + unresolved_ids, **query)
+            for port in by_name:
+                found.setdefault(port['id'], port)
+        missing = []
+        for ref in refs:
+            hits = [port for port in found.values() if ref in (port['id'], port.get('name'))]
+            if not hits:
+                missing.append(ref)
+            elif len(hits) > 1 and ref not in found:
+                raise PortsecError(
+                    'Port name %r matches %d ports: give port IDs in ports instead.'
+                    ' Candidates: %s' % (ref, len(hits), _candidates(hits)))
+        ports = sorted(found.values(), key=lambda port: refs.index(
+            port['id'] if port['id'] in refs else port.get('name')))
+    if filters.get('name'):
+        ports = [port for port in ports if _name_matches(port, filters['name'])]
+    return ports, missing

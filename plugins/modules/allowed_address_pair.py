@@ -33,31 +33,6 @@ description:
   - Every update carries Neutron's revision precondition (C(If-Match)), so pairs added by
     another writer at the same time are never lost; the module re-reads, re-plans and retries.
 options:
-  port:
-    description:
-      - Name or ID of the port.
-      - Mutually exclusive with O(server).
-    type: str
-  server:
-    description:
-      - Name or ID of the server whose port is managed.
-      - If the server has several ports, choose one with O(network), O(fixed_ip) or
-        O(mac_address).
-    type: str
-  network:
-    description:
-      - Name or ID of the port's network, to choose among the ports of O(server), or among
-        ports that share the name O(port).
-    type: str
-  fixed_ip:
-    description:
-      - A fixed IP address of the port, to choose among the ports of O(server).
-    type: str
-  mac_address:
-    description:
-      - The MAC address of the port, to choose among the ports of O(server).
-      - This selects the port; the MAC of a pair is given in O(pairs[].mac_address).
-    type: str
   pairs:
     description:
       - The allowed address pairs to ensure present or absent.
@@ -113,6 +88,9 @@ notes:
     and one list of the project's security groups (for the names in the result); a port by
     name costs the same with a list instead of the C(GET). A change adds one C(PUT). A retry
     after a conflict adds one C(GET) and one C(PUT). A pair that already exists is never sent."
+  - "In bulk mode, the budget does not grow with the number of ports except for the writes:
+    one list of ports (two when O(ports) mixes names and IDs), one list of security groups per
+    project, then one C(PUT) per port that changes."
   - The number of pairs per port is limited by the server option C(max_allowed_address_pair)
     (10 by default), which clients cannot read; the module explains Neutron's refusal.
   - "Neutron's default policy lets only an admin or a member of the project that owns the
@@ -121,6 +99,7 @@ notes:
   - Allowed address pairs require port security on the port. To disable port security, use
     M(portsec.openstack.port_security), which also clears the pairs.
 extends_documentation_fragment:
+  - portsec.openstack.port_selection
   - portsec.openstack.openstack
   - portsec.openstack.openstack.attributes
 seealso:
@@ -180,6 +159,13 @@ EXAMPLES = r"""
       - ip_address: 10.20.0.0/16
         mac_address: fa:16:3e:aa:bb:cc
 
+- name: Bulk - the same virtual IP on every port of a VRRP group, tagged vrrp-1
+  portsec.openstack.allowed_address_pair:
+    cloud: mycloud
+    port_filters:
+      tags: [vrrp-1]
+    pair: 192.168.1.100
+
 - name: Remove all pairs
   portsec.openstack.allowed_address_pair:
     cloud: mycloud
@@ -190,9 +176,17 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+results:
+  description:
+    - In bulk mode (O(ports) or O(port_filters)), one entry per port, with the keys RV(port),
+      RV(added), RV(removed), RV(attempts), RV(conflicts) and C(changed) of that port, and
+      C(failed) and C(msg) for a port that failed.
+  returned: in bulk mode
+  type: list
+  elements: dict
 port:
   description: The port after the change (or, in check mode, as it would be).
-  returned: success
+  returned: success, one port
   type: dict
   contains:
     id:
@@ -245,28 +239,29 @@ port:
       returned: when O(resolve_names=true)
 added:
   description: The pairs added (or that would be added, in check mode).
-  returned: success
+  returned: success, one port
   type: list
   elements: dict
   sample: [{"ip_address": "10.10.10.11", "mac_address": "fa:16:3e:12:34:56"}]
 removed:
   description: The pairs removed, as they were stored.
-  returned: success
+  returned: success, one port
   type: list
   elements: dict
 attempts:
   description: How many read-plan-write rounds the task took (more than one after a conflict).
-  returned: success
+  returned: success, one port
   type: int
   sample: 1
 conflicts:
   description: How many times Neutron answered 412 because another writer changed the port first.
-  returned: success
+  returned: success, one port
   type: int
   sample: 0
 """
 
 from ansible_collections.portsec.openstack.plugins.module_utils.base import PortsecModule
+from ansible_collections.portsec.openstack.plugins.module_utils.bulk import bulk_summary, run_per_port
 from ansible_collections.portsec.openstack.plugins.module_utils.errors import NeutronError, PortsecError
 from ansible_collections.portsec.openstack.plugins.module_utils.groups import GroupCatalog
 from ansible_collections.portsec.openstack.plugins.module_utils.neutron import (
@@ -282,7 +277,10 @@ from ansible_collections.portsec.openstack.plugins.module_utils.planning import 
     port_label,
 )
 from ansible_collections.portsec.openstack.plugins.module_utils.selection import (
-    SELECTION_KWARGS,
+    BULK_KWARGS,
+    bulk_argument_spec,
+    is_bulk,
+    select_many,
     select_one_port,
     selection_argument_spec,
 )
@@ -300,17 +298,17 @@ class AllowedAddressPairModule(PortsecModule):
         state=dict(type='str', default='present', choices=['present', 'absent']),
         exclusive=dict(type='bool', default=False),
         resolve_names=dict(type='bool', default=False),
+        **bulk_argument_spec()
     )
     module_kwargs = dict(
         supports_check_mode=True,
-        required_one_of=SELECTION_KWARGS['required_one_of'] + [('pairs', 'pair')],
-        mutually_exclusive=SELECTION_KWARGS['mutually_exclusive'] + [('pairs', 'pair')],
+        required_one_of=BULK_KWARGS['required_one_of'] + [('pairs', 'pair')],
+        mutually_exclusive=BULK_KWARGS['mutually_exclusive'] + [('pairs', 'pair')],
     )
 
     def run(self):
         params = self.params
-        state = params['state']
-        if params['exclusive'] and state == 'absent':
+        if params['exclusive'] and params['state'] == 'absent':
             raise PortsecError('exclusive: true only applies with state: present (it makes the'
                                ' pairs exactly the given list). To remove pairs, use state:'
                                ' absent without exclusive.')
@@ -320,13 +318,48 @@ class AllowedAddressPairModule(PortsecModule):
             requested_input = [dict((key, value) for key, value in item.items() if value is not None)
                                for item in params['pairs']]
         requested, warnings = parse_requested_pairs(requested_input)
+        if params['state'] == 'present':
+            for warning in warnings:
+                self.warn(warning)
 
         cloud = Cloud(self.conn)
-        port = select_one_port(cloud, params)
+        if is_bulk(params):
+            ports, missing = select_many(cloud, params)
+        else:
+            ports, missing = [select_one_port(cloud, params)], []
+        catalogs = {}
+        for port in ports:
+            project = port.get('project_id') or port.get('tenant_id')
+            if project not in catalogs:
+                catalogs[project] = GroupCatalog(cloud, project)
+
+        outcomes = run_per_port(
+            ports, lambda port: self.apply(cloud, port, requested, catalogs),
+            params['concurrency'], self.describe_error)
+        if not is_bulk(params):
+            _port, result, error = outcomes[0]
+            if error is not None:
+                raise PortsecError(error)
+            self.exit_json(**result)
+
+        results, failures = bulk_summary(outcomes, missing)
+        output = dict(changed=any(result['changed'] for result in results), results=results)
+        if self.diff_mode:
+            output['diff'] = [result['diff'] for result in results if result.get('diff')]
+        if not ports and not missing:
+            self.warn('No port matched port_filters: nothing to do.')
+        if failures:
+            self.fail_json(msg='%d of %d ports failed: %s' % (
+                len(failures), len(results), '; '.join(failures)), **output)
+        self.exit_json(**output)
+
+    def apply(self, cloud, port, requested, catalogs):
+        """Plan and apply the pairs on one port; return its result."""
+        params = self.params
         require_extension_field(port, 'allowed_address_pairs', 'allowed-address-pairs')
 
         def plan(current):
-            result = plan_pairs(current, requested, state, params['exclusive'])
+            result = plan_pairs(current, requested, params['state'], params['exclusive'])
             if result.added and not current.get('port_security_enabled'):
                 raise PortsecError(
                     'Port %s has port security disabled, and allowed address pairs require it'
@@ -336,16 +369,13 @@ class AllowedAddressPairModule(PortsecModule):
                     ' true, with its security groups), then add the pairs.' % port_label(current))
             return result
 
-        if state == 'present':
-            for warning in warnings:
-                self.warn(warning)
         before = port
         try:
             after, result, attempts, conflicts = cloud.converge_port(port, plan, self.check_mode)
         except NeutronError as exc:
             raise explain_update_error(exc, port, ['allowed_address_pairs'])
 
-        catalog = GroupCatalog(cloud, port.get('project_id') or port.get('tenant_id'))
+        catalog = catalogs[port.get('project_id') or port.get('tenant_id')]
         names = catalog.name_map(list(after.get('security_groups') or []))
         port_mac = result.port_mac
         output = dict(
@@ -357,8 +387,9 @@ class AllowedAddressPairModule(PortsecModule):
             conflicts=conflicts,
         )
         if self.diff_mode:
-            output['diff'] = dict(before=diff_view(before, names), after=diff_view(after, names))
-        self.exit_json(**output)
+            output['diff'] = dict(before=diff_view(before, names), after=diff_view(after, names),
+                                  before_header=port_label(before), after_header=port_label(before))
+        return output
 
 
 def main():

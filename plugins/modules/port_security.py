@@ -29,30 +29,6 @@ description:
     by another writer between our read and our write is never lost; the module re-reads,
     re-plans and retries.
 options:
-  port:
-    description:
-      - Name or ID of the port.
-      - Mutually exclusive with O(server).
-    type: str
-  server:
-    description:
-      - Name or ID of the server whose port is managed.
-      - If the server has several ports, choose one with O(network), O(fixed_ip) or
-        O(mac_address).
-    type: str
-  network:
-    description:
-      - Name or ID of the port's network, to choose among the ports of O(server), or among
-        ports that share the name O(port).
-    type: str
-  fixed_ip:
-    description:
-      - A fixed IP address of the port, to choose among the ports of O(server).
-    type: str
-  mac_address:
-    description:
-      - The MAC address of the port, to choose among the ports of O(server).
-    type: str
   port_security_enabled:
     description:
       - Whether port security (anti-spoofing and security groups) is enabled on the port.
@@ -105,10 +81,14 @@ notes:
     port's B(network) change O(port_security_enabled); a member of another project gets
     403 even on its own port of a shared network. Changing security groups only needs
     the right to update the port."
+  - "In bulk mode, the budget does not grow with the number of ports except for the writes:
+    one list of ports (two when O(ports) mixes names and IDs), one list of security groups per
+    project, then one C(PUT) per port that changes."
   - Replaces C(openstack port set --disable-port-security --no-security-group
     --no-allowed-address PORT), C(openstack port set --enable-port-security PORT) and
     C(openstack port set/unset --security-group GROUP PORT).
 extends_documentation_fragment:
+  - portsec.openstack.port_selection
   - portsec.openstack.openstack
   - portsec.openstack.openstack.attributes
 seealso:
@@ -156,6 +136,21 @@ EXAMPLES = r"""
     security_groups: [http]
     security_groups_mode: add
 
+- name: Bulk - disable port security on every DB port of a cluster, 8 at a time
+  portsec.openstack.port_security:
+    cloud: mycloud
+    port_filters:
+      network: db-net
+      name: "db-*"
+    port_security_enabled: false
+
+- name: Bulk - the same group on a list of ports
+  portsec.openstack.port_security:
+    cloud: mycloud
+    ports: [vm-a-port, vm-b-port, 2c9fd2f1-7b3e-4c0e-9d51-3d2b4e0b6a11]
+    security_groups: [ssh]
+    security_groups_mode: add
+
 - name: Remove the ssh group from one port only
   portsec.openstack.port_security:
     cloud: mycloud
@@ -165,9 +160,17 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+results:
+  description:
+    - In bulk mode (O(ports) or O(port_filters)), one entry per port, with the keys RV(port),
+      RV(removed), RV(attempts), RV(conflicts) and C(changed) of that port, and C(failed) and
+      C(msg) for a port that failed.
+  returned: in bulk mode
+  type: list
+  elements: dict
 port:
   description: The port after the change (or, in check mode, as it would be).
-  returned: success
+  returned: success, one port
   type: dict
   contains:
     id:
@@ -225,7 +228,7 @@ port:
       returned: when O(resolve_names=true)
 removed:
   description: What the change removed from the port (or would remove, in check mode).
-  returned: success
+  returned: success, one port
   type: dict
   contains:
     security_groups:
@@ -239,17 +242,18 @@ removed:
       elements: dict
 attempts:
   description: How many read-plan-write rounds the task took (more than one after a conflict).
-  returned: success
+  returned: success, one port
   type: int
   sample: 1
 conflicts:
   description: How many times Neutron answered 412 because another writer changed the port first.
-  returned: success
+  returned: success, one port
   type: int
   sample: 0
 """
 
 from ansible_collections.portsec.openstack.plugins.module_utils.base import PortsecModule
+from ansible_collections.portsec.openstack.plugins.module_utils.bulk import bulk_summary, run_per_port
 from ansible_collections.portsec.openstack.plugins.module_utils.errors import NeutronError, PortsecError
 from ansible_collections.portsec.openstack.plugins.module_utils.groups import GroupCatalog
 from ansible_collections.portsec.openstack.plugins.module_utils.neutron import (
@@ -266,7 +270,10 @@ from ansible_collections.portsec.openstack.plugins.module_utils.planning import 
     validate_port_security_request,
 )
 from ansible_collections.portsec.openstack.plugins.module_utils.selection import (
-    SELECTION_KWARGS,
+    BULK_KWARGS,
+    bulk_argument_spec,
+    is_bulk,
+    select_many,
     select_one_port,
     selection_argument_spec,
 )
@@ -281,24 +288,58 @@ class PortSecurityModule(PortsecModule):
         security_groups_mode=dict(type='str', default='exact', choices=['exact', 'add', 'remove']),
         accept_exposure=dict(type='bool', default=False),
         resolve_names=dict(type='bool', default=False),
+        **bulk_argument_spec()
     )
     module_kwargs = dict(
         supports_check_mode=True,
-        required_one_of=SELECTION_KWARGS['required_one_of'] + [
+        required_one_of=BULK_KWARGS['required_one_of'] + [
             ('port_security_enabled', 'security_groups')],
-        mutually_exclusive=SELECTION_KWARGS['mutually_exclusive'],
+        mutually_exclusive=BULK_KWARGS['mutually_exclusive'],
     )
 
     def run(self):
         params = self.params
+        validate_port_security_request(params['port_security_enabled'], params['security_groups'],
+                                       params['security_groups_mode'])
+        cloud = Cloud(self.conn)
+        if is_bulk(params):
+            ports, missing = select_many(cloud, params)
+        else:
+            ports, missing = [select_one_port(cloud, params)], []
+        # One list of security groups per project, made before the writers start.
+        catalogs = {}
+        for port in ports:
+            project = port.get('project_id') or port.get('tenant_id')
+            if project not in catalogs:
+                catalogs[project] = GroupCatalog(cloud, project)
+
+        outcomes = run_per_port(
+            ports, lambda port: self.apply(cloud, port, catalogs), params['concurrency'],
+            self.describe_error)
+        if not is_bulk(params):
+            _port, result, error = outcomes[0]
+            if error is not None:
+                raise PortsecError(error)
+            self.exit_json(**result)
+
+        results, failures = bulk_summary(outcomes, missing)
+        output = dict(changed=any(result['changed'] for result in results), results=results)
+        if self.diff_mode:
+            output['diff'] = [result['diff'] for result in results if result.get('diff')]
+        if not ports and not missing:
+            self.warn('No port matched port_filters: nothing to do.')
+        if failures:
+            self.fail_json(msg='%d of %d ports failed: %s' % (
+                len(failures), len(results), '; '.join(failures)), **output)
+        self.exit_json(**output)
+
+    def apply(self, cloud, port, catalogs):
+        """Plan and apply the change on one port; return its result."""
+        params = self.params
         enabled = params['port_security_enabled']
         mode = params['security_groups_mode']
-        validate_port_security_request(enabled, params['security_groups'], mode)
-
-        cloud = Cloud(self.conn)
-        port = select_one_port(cloud, params)
         require_extension_field(port, 'port_security_enabled', 'port-security')
-        catalog = GroupCatalog(cloud, port.get('project_id') or port.get('tenant_id'))
+        catalog = catalogs[port.get('project_id') or port.get('tenant_id')]
         group_ids = None
         if params['security_groups'] is not None:
             group_ids = catalog.resolve(params['security_groups'])
@@ -325,9 +366,8 @@ class PortSecurityModule(PortsecModule):
 
         names = catalog.name_map(list(before.get('security_groups') or [])
                                  + list(after.get('security_groups') or []))
-        changed = result.changed
         output = dict(
-            changed=changed,
+            changed=result.changed,
             port=port_result(cloud, after, names, params['resolve_names']),
             removed=dict(
                 security_groups=[{'id': group, 'name': names.get(group)}
@@ -339,8 +379,9 @@ class PortSecurityModule(PortsecModule):
             conflicts=conflicts,
         )
         if self.diff_mode:
-            output['diff'] = dict(before=diff_view(before, names), after=diff_view(after, names))
-        self.exit_json(**output)
+            output['diff'] = dict(before=diff_view(before, names), after=diff_view(after, names),
+                                  before_header=port_label(before), after_header=port_label(before))
+        return output
 
     def _guard(self, port, reasons):
         if not reasons:
@@ -353,9 +394,10 @@ class PortSecurityModule(PortsecModule):
                 ' no anti-spoofing. Set accept_exposure: true to accept that exposure, or'
                 ' keep port security on and open only what is needed (security groups,'
                 ' allowed address pairs).' % (port_label(port), text))
-        self.warn('Port security is disabled on port %s although %s: every port of the VM'
+        self.warn('Port security %s disabled on port %s although %s: every port of the VM'
                   ' behind it is reachable from outside, with no security group and no'
-                  ' anti-spoofing.' % (port_label(port), text))
+                  ' anti-spoofing.' % ('would be' if self.check_mode else 'is',
+                                       port_label(port), text))
 
 
 def main():

@@ -248,3 +248,59 @@ def test_unknown_group_is_named():
     groups = catalog([{'id': 'g1', 'name': 'default'}])
     with pytest.raises(PortsecError, match="Security group 'web' was not found in project p1"):
         groups.resolve(['web'])
+
+
+# -- bulk ----------------------------------------------------------------------------------
+
+def test_many_ports_by_id_and_name_cost_two_lists():
+    from ansible_collections.portsec.openstack.plugins.module_utils.selection import select_many
+    other = port(id='22222222-2222-3333-4444-555555555555', name='port-b')
+    conn = FakeConn([('GET', '/ports', FakeResponse(200, {'ports': [port()]})),
+                     ('GET', '/ports', FakeResponse(200, {'ports': [other]}))])
+    ports, missing = select_many(Cloud(conn), {'ports': ['port-b', PORT_ID, 'nope']})
+    assert [p['id'] for p in ports] == [other['id'], PORT_ID]
+    assert missing == ['nope']
+    assert conn.network.calls[0][2]['params'] == {'id': [PORT_ID]}
+    assert conn.network.calls[1][2]['params'] == {'name': ['port-b', 'nope']}
+
+
+def test_port_filters_become_neutron_filters_and_a_name_pattern():
+    from ansible_collections.portsec.openstack.plugins.module_utils.selection import select_many
+    ports = [port(name='db-1'), port(id='x', name='web-1')]
+    conn = FakeConn([('GET', '/ports', FakeResponse(200, {'ports': ports}))])
+    selected, missing = select_many(Cloud(conn), {'port_filters': {
+        'network': '33333333-2222-3333-4444-555555555555', 'tags': ['a', 'b'], 'name': 'db-*'}})
+    assert [p['name'] for p in selected] == ['db-1'] and missing == []
+    assert conn.network.calls[0][2]['params'] == {
+        'network_id': ['33333333-2222-3333-4444-555555555555'], 'tags': 'a,b'}
+
+
+def test_bulk_refuses_single_port_selectors():
+    from ansible_collections.portsec.openstack.plugins.module_utils.selection import select_many
+    with pytest.raises(PortsecError, match='use port_filters'):
+        select_many(Cloud(FakeConn([])), {'ports': ['a'], 'network': 'n'})
+
+
+def test_run_per_port_isolates_failures():
+    from ansible_collections.portsec.openstack.plugins.module_utils.bulk import bulk_summary, run_per_port
+
+    def work(item):
+        if item['id'] == 'bad':
+            raise PortsecError('bad port')
+        return {'changed': True, 'port': {'id': item['id']}}
+
+    outcomes = run_per_port([{'id': 'a'}, {'id': 'bad', 'name': 'b'}, {'id': 'c'}], work, 2,
+                            lambda exc: getattr(exc, 'message', None))
+    results, failures = bulk_summary(outcomes, ['gone'])
+    assert [r['failed'] for r in results] == [False, True, False, True]
+    assert failures[0] == 'b: bad port' and failures[1].startswith('gone:')
+
+
+def test_run_per_port_reraises_bugs():
+    from ansible_collections.portsec.openstack.plugins.module_utils.bulk import run_per_port
+
+    def work(_item):
+        raise KeyError('bug')
+
+    with pytest.raises(KeyError):
+        run_per_port([{'id': 'a'}], work, 4, lambda exc: None)
