@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Force concurrent writers on one port and report what Neutron holds afterwards.
 
-A small HTTP proxy sits between the writers and Neutron. It holds every writer's
+A proxy (tests/tools/apiproxy.py) sits between the writers and Neutron. It holds every writer's
 first read of the port (GET /ports/<id>) until all K writers have read it, so
 they all plan from the same revision and race to write. The proxy counts the
 412 answers Neutron gives to the losers. K separate ansible-playbook processes
@@ -13,82 +13,17 @@ Prints one JSON document: per-writer results, 412 count, final port.
 """
 
 import argparse
-import http.client
-import http.server
 import json
 import os
-import socketserver
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.parse
 
 import openstack
 
-
-class Barrier:
-    def __init__(self, parties, timeout):
-        self.parties = parties
-        self.timeout = timeout
-        self.arrived = 0
-        self.cond = threading.Condition()
-
-    def wait(self):
-        with self.cond:
-            if self.arrived >= self.parties:
-                return False
-            self.arrived += 1
-            if self.arrived >= self.parties:
-                self.cond.notify_all()
-            else:
-                self.cond.wait_for(lambda: self.arrived >= self.parties, self.timeout)
-            return True
-
-
-def make_proxy(upstream, port_id, barrier, stats):
-    target = urllib.parse.urlsplit(upstream)
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = 'HTTP/1.1'
-
-        def log_message(self, *args):
-            return
-
-        def _forward(self):
-            length = int(self.headers.get('Content-Length') or 0)
-            body = self.rfile.read(length) if length else None
-            path = self.path
-            if self.command == 'GET' and path.split('?')[0].rstrip('/').endswith('/ports/' + port_id):
-                if barrier.wait():
-                    stats['held_reads'] += 1
-            conn = http.client.HTTPConnection(target.hostname, target.port, timeout=120)
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ('host', 'connection')}
-            conn.request(self.command, path, body=body, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            with stats['lock']:
-                stats['requests'].append((self.command, path, resp.status))
-                if resp.status == 412:
-                    stats['412'] += 1
-            self.send_response(resp.status)
-            for key, value in resp.getheaders():
-                if key.lower() not in ('transfer-encoding', 'connection', 'content-length'):
-                    self.send_header(key, value)
-            self.send_header('Content-Length', str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            conn.close()
-
-        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
-
-    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-        daemon_threads = True
-
-    server = Server(('127.0.0.1', 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'tools'))
+from apiproxy import ApiProxy, ReadBarrier  # pylint: disable=wrong-import-position
 
 
 TASKS = {
@@ -167,15 +102,13 @@ def main():
     port = conn.network.get_port(args.port)
     current_pairs = [{'ip_address': p['ip_address']} for p in port.allowed_address_pairs or []]
 
-    stats = {'412': 0, 'held_reads': 0, 'requests': [], 'lock': threading.Lock()}
     ops = [op.split(':', 1) for op in args.op]
     # openstack.cloud.port reads by name/list, not GET by ID: only ours are held.
     holders = sum(1 for kind, _v in ops if kind != 'cloud-pair')
-    barrier = Barrier(holders or 1, args.timeout)
-    proxy = make_proxy(upstream, args.port, barrier, stats)
+    barrier = ReadBarrier(holders or 1, 'GET', '/ports/' + args.port, args.timeout)
+    proxy = ApiProxy(upstream, hooks=[barrier]).start()
     proxied = dict(cloud)
-    proxied['network_endpoint_override'] = 'http://127.0.0.1:%d%s' % (
-        proxy.server_address[1], urllib.parse.urlsplit(upstream).path)
+    proxied['network_endpoint_override'] = proxy.url
 
     workdir = tempfile.mkdtemp(prefix='portsec-race-')
     procs = []
@@ -212,15 +145,15 @@ def main():
                         'attempts': result.get('attempts'),
                         'conflicts': result.get('conflicts'),
                         'log': os.path.join(workdir, 'writer%d.log' % index)})
-    proxy.shutdown()
+    proxy.stop()
 
     final = openstack.connect(**cloud).network.get_port(args.port)
     print(json.dumps({
         'writers': writers,
         'seconds': round(time.time() - started, 1),
-        'held_reads': stats['held_reads'],
-        'precondition_failures': stats['412'],
-        'puts': sum(1 for method, _p, _s in stats['requests'] if method == 'PUT'),
+        'held_reads': barrier.held,
+        'precondition_failures': proxy.count('PUT', status=412),
+        'puts': proxy.count('PUT'),
         'final_pairs': sorted(p['ip_address'] for p in final.allowed_address_pairs or []),
         'final_groups': sorted(final.security_group_ids or []),
         'revision_number': final.revision_number,
