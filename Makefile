@@ -4,6 +4,7 @@
 #   make test-integration TARGET=name  one integration target
 #   make demo                          start the local cloud and run playbooks/demo.yml
 #   make docs                          regenerate docs/reference from the code
+#   make bench BENCH_ARGS="--ports 200"  benchmark against openstack.cloud.port on the local cloud
 
 SHELL := /bin/bash
 ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
@@ -20,7 +21,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export LANG ?= C.UTF-8
 export ANSIBLE_FORCE_COLOR ?= false
 
-.PHONY: help venv sync test $(addprefix test-,$(STAGES)) demo docs lock clean
+.PHONY: help venv sync test $(addprefix test-,$(STAGES)) demo docs bench lock clean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -41,6 +42,11 @@ demo: venv sync
 	$(ROOT)/tests/cloud/cloud start
 	@$(ROOT)/tools/sync.sh >/dev/null
 	cd $(ROOT) && ansible-playbook playbooks/demo.yml -e @tests/integration/integration_config.yml
+
+bench: venv sync
+	$(ROOT)/tests/cloud/cloud start
+	@$(ROOT)/tools/sync.sh >/dev/null
+	cd $(ROOT) && $(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 docs: venv
 	@$(PY) $(ROOT)/tools/test.py --generate-docs

@@ -1,0 +1,277 @@
+#!/usr/bin/env python
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Side-by-side benchmark: portsec.openstack vs openstack.cloud.port on the local cloud.
+
+Counts the HTTP requests that reach Keystone, Neutron and Nova (through counting
+proxies that the SDK uses as its endpoints) and the wall time of each
+ansible-playbook run, for:
+  - no-op and change on one port, by ID and by name;
+  - N ports: our one bulk task vs a loop of openstack.cloud.port vs a loop of
+    our single-port task (no-op and change);
+  - the Case 3 playbook: first run and idempotent re-run (writes must be 0).
+Each comparison runs both sides in the same invocation, several rounds, and
+reports medians and the ratio. Also checks our documented request budgets.
+
+    make bench                    # defaults: 20 ports, 3 rounds
+    make bench BENCH_ARGS="--ports 200 --rounds 3"
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import openstack
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / 'tests' / 'tools'))
+from apiproxy import ApiProxy  # noqa: E402
+
+PREFIX = 'bench-'
+
+PLAY = '''
+- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/portsec.openstack.openstack:
+      cloud: "{{ bench_cloud }}"
+    group/openstack.cloud.openstack:
+      cloud: "{{ bench_cloud }}"
+  tasks:
+%s
+'''
+
+
+def task(body):
+    return '\n'.join('    ' + line for line in yaml.safe_dump([body], sort_keys=False).splitlines())
+
+
+class Bench:
+    def __init__(self, config, workdir):
+        self.config = config
+        self.workdir = workdir
+        self.admin = openstack.connect(**config['cloud_admin'])
+        self.proxies = {}
+        self.runs = []
+
+    # -- fixtures ------------------------------------------------------------------------
+    def setup(self, count):
+        net = self.admin.network
+        self.cleanup()
+        self.network = net.create_network(name=PREFIX + 'net')
+        net.create_subnet(name=PREFIX + 'subnet', network_id=self.network.id, ip_version=4,
+                          cidr='10.99.0.0/16')
+        self.group = net.create_security_group(name=PREFIX + 'sg')
+        body = [{'name': '%sport-%03d' % (PREFIX, index), 'network_id': self.network.id,
+                 'security_groups': [self.group.id]} for index in range(count)]
+        ports = []
+        for start in range(0, len(body), 100):
+            response = net.post('/ports', json={'ports': body[start:start + 100]})
+            ports.extend(response.json()['ports'])
+        self.ports = ports
+        self.one = ports[0]
+
+    def reset_pairs(self, ports):
+        for port in ports:
+            current = self.admin.network.get_port(port['id'])
+            if current.allowed_address_pairs:
+                self.admin.network.update_port(port['id'], allowed_address_pairs=[])
+
+    def cleanup(self):
+        net = self.admin.network
+        for port in net.ports(name=None):
+            if (port.name or '').startswith(PREFIX):
+                net.delete_port(port.id)
+        for group in net.security_groups(name=PREFIX + 'sg'):
+            net.delete_security_group(group.id)
+        for network in net.networks(name=PREFIX + 'net'):
+            net.delete_network(network.id)
+
+    # -- proxies -------------------------------------------------------------------------
+    def start_proxies(self):
+        auth_url = self.config['cloud_admin']['auth']['auth_url']
+        self.proxies['keystone'] = ApiProxy(auth_url).start()
+        self.proxies['neutron'] = ApiProxy(self.admin.network.get_endpoint()).start()
+        self.proxies['nova'] = ApiProxy(self.admin.compute.get_endpoint()).start()
+        cloud = json.loads(json.dumps(self.config['cloud_admin']))
+        cloud['auth']['auth_url'] = self.proxies['keystone'].url
+        cloud['network_endpoint_override'] = self.proxies['neutron'].url
+        cloud['compute_endpoint_override'] = self.proxies['nova'].url
+        self.cloud = cloud
+
+    def counts(self):
+        result = {}
+        for name, proxy in self.proxies.items():
+            result[name] = proxy.count()
+            result[name + '_writes'] = sum(proxy.count(method=m) for m in ('POST', 'PUT', 'DELETE', 'PATCH'))
+        # Keystone token requests are POSTs but not writes to the cloud's resources.
+        result['writes'] = result['neutron_writes'] + result['nova_writes']
+        return result
+
+    # -- runs ----------------------------------------------------------------------------
+    def play(self, label, tasks, extra=None, playbook=None):
+        path = playbook
+        if path is None:
+            path = os.path.join(self.workdir, '%s.yml' % label.replace(' ', '_'))
+            with open(path, 'w') as handle:
+                handle.write(PLAY % '\n'.join(task(body) for body in tasks))
+        variables = os.path.join(self.workdir, 'vars.json')
+        with open(variables, 'w') as handle:
+            json.dump(dict(self.config, bench_cloud=self.cloud, cloud=self.cloud, **(extra or {})), handle)
+        for proxy in self.proxies.values():
+            proxy.reset_counts()
+        started = time.monotonic()
+        proc = subprocess.run(
+            [str(pathlib.Path(sys.executable).parent / 'ansible-playbook'), path, '-e', '@' + variables],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+        seconds = time.monotonic() - started
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stdout[-4000:])
+            raise SystemExit('benchmark run %r failed (exit %d)' % (label, proc.returncode))
+        run = dict(label=label, seconds=seconds, **self.counts())
+        changed = [line for line in proc.stdout.splitlines() if 'changed=' in line]
+        run['changed'] = int(changed[-1].split('changed=')[1].split()[0]) if changed else None
+        self.runs.append(run)
+        return run
+
+
+def median_runs(runs):
+    keys = [key for key in runs[0] if isinstance(runs[0][key], (int, float)) and key != 'changed']
+    result = {key: statistics.median(run[key] for run in runs) for key in keys}
+    result['changed'] = runs[-1]['changed']
+    return result
+
+
+def ours_single(ref, **options):
+    return {'name': 'ours', 'portsec.openstack.allowed_address_pair': dict(port=ref, **options)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--ports', type=int, default=20, help='ports for the bulk comparison (default 20)')
+    parser.add_argument('--rounds', type=int, default=3, help='rounds per comparison (default 3)')
+    parser.add_argument('--config', default=str(ROOT / 'tests' / 'integration' / 'integration_config.yml'))
+    parser.add_argument('--skip-case3', action='store_true', help='skip the Case 3 playbook runs')
+    parser.add_argument('--json', help='also write the medians to this file')
+    args = parser.parse_args()
+
+    with open(args.config) as handle:
+        config = yaml.safe_load(handle)
+    workdir = tempfile.mkdtemp(prefix='portsec-bench-')
+    bench = Bench(config, workdir)
+    print('setting up %d ports...' % args.ports, flush=True)
+    bench.setup(max(args.ports, 1))
+    bench.start_proxies()
+    one = bench.one
+    net_name = PREFIX + 'net'
+    group = PREFIX + 'sg'
+    table = []
+    budget_failures = []
+
+    def compare(title, sides, before_each=None):
+        medians = {}
+        for _round in range(args.rounds):
+            for side, (tasks, extra) in sides.items():
+                if before_each:
+                    before_each()
+                bench.play('%s %s' % (title, side), tasks, extra)
+        for side in sides:
+            runs = [run for run in bench.runs if run['label'] == '%s %s' % (title, side)]
+            medians[side] = median_runs(runs)
+        table.append((title, medians))
+        return medians
+
+    # One port: a no-op (the pair is there) and a change (the pair is missing).
+    for by, ref in (('by ID', one['id']), ('by name', one['name'])):
+        theirs = {'name': 'openstack.cloud.port', 'openstack.cloud.port': {
+            'name': ref, 'network': net_name, 'security_groups': [group],
+            'allowed_address_pairs': [{'ip_address': '10.99.200.1'}]}}
+        bench.admin.network.update_port(one['id'], allowed_address_pairs=[{'ip_address': '10.99.200.1'}])
+        noop = compare('1 port no-op %s' % by, {
+            'ours': ([ours_single(ref, pair='10.99.200.1')], None),
+            'openstack.cloud.port': ([theirs], None)})
+        change = compare('1 port change %s' % by, {
+            'ours': ([ours_single(ref, pair='10.99.200.1')], None),
+            'openstack.cloud.port': ([theirs], None)},
+            before_each=lambda: bench.reset_pairs([one]))
+        # Documented budget: 1 Keystone token; Neutron: version discovery, the port (GET or
+        # list), the project's groups (+1 PUT on a change).
+        for label, medians, neutron_budget in (('no-op', noop, 3), ('change', change, 4)):
+            ours = medians['ours']
+            if ours['keystone'] > 1 or ours['neutron'] > neutron_budget:
+                budget_failures.append('%s %s: keystone %s, neutron %s (budget 1, %d)' % (
+                    label, by, ours['keystone'], ours['neutron'], neutron_budget))
+
+    # Many ports.
+    names = [port['name'] for port in bench.ports[:args.ports]]
+    pair = '10.99.201.1'
+    bulk = {'name': 'ours bulk', 'portsec.openstack.allowed_address_pair': {
+        'port_filters': {'network': net_name, 'name': PREFIX + 'port-*'}, 'pair': pair}}
+    loop_ours = {'name': 'ours loop', 'portsec.openstack.allowed_address_pair': {
+        'port': '{{ item }}', 'pair': pair}, 'loop': names}
+    loop_theirs = {'name': 'their loop', 'openstack.cloud.port': {
+        'name': '{{ item }}', 'network': net_name, 'allowed_address_pairs': [{'ip_address': pair}]},
+        'loop': names}
+    sides = {'ours bulk': ([bulk], None), 'ours loop': ([loop_ours], None),
+             'openstack.cloud.port loop': ([loop_theirs], None)}
+    many_change = compare('%d ports change' % args.ports, sides,
+                          before_each=lambda: bench.reset_pairs(bench.ports[:args.ports]))
+    many_noop = compare('%d ports no-op' % args.ports, sides)
+    if many_noop['ours bulk']['neutron'] > 3 or many_noop['ours bulk']['keystone'] > 1:
+        budget_failures.append('bulk no-op: neutron %s (budget 3)' % many_noop['ours bulk']['neutron'])
+    if many_change['ours bulk']['neutron'] > 3 + args.ports:
+        budget_failures.append('bulk change: neutron %s (budget %d)' % (
+            many_change['ours bulk']['neutron'], 3 + args.ports))
+    for medians in (many_noop, many_change):
+        if medians['ours bulk']['writes'] and medians is many_noop:
+            budget_failures.append('bulk no-op wrote %s times' % medians['ours bulk']['writes'])
+
+    # Case 3 playbook: first run and re-run.
+    case3 = ROOT / 'playbooks' / 'case3.yml'
+    if not args.skip_case3 and case3.exists():
+        extra = {'portsec_prefix': 'bench3-'}
+        for _round in range(args.rounds):
+            bench.play('case3 first run', None, extra, playbook=str(case3))
+            bench.play('case3 re-run', None, extra, playbook=str(case3))
+            bench.play('case3 teardown', None, extra, playbook=str(ROOT / 'playbooks' / 'teardown.yml'))
+        first = median_runs([run for run in bench.runs if run['label'] == 'case3 first run'])
+        rerun = median_runs([run for run in bench.runs if run['label'] == 'case3 re-run'])
+        table.append(('Case 3 playbook', {'first run': first, 're-run': rerun}))
+        rerun_writes = max(run['writes'] for run in bench.runs if run['label'] == 'case3 re-run')
+        if rerun_writes:
+            budget_failures.append('Case 3 re-run wrote %d times' % rerun_writes)
+
+    bench.cleanup()
+    for proxy in bench.proxies.values():
+        proxy.stop()
+
+    print()
+    print('| comparison | side | wall s (median) | Keystone | Neutron | Nova | writes | changed | vs ours |')
+    print('|---|---|---:|---:|---:|---:|---:|---:|---:|')
+    for title, medians in table:
+        base = next(iter(medians.values()))
+        for side, row in medians.items():
+            ratio = row['seconds'] / base['seconds'] if base['seconds'] else 0
+            print('| %s | %s | %.2f | %d | %d | %d | %d | %s | %s |' % (
+                title, side, row['seconds'], row['keystone'], row['neutron'], row['nova'],
+                row['writes'], row['changed'], '' if row is base else '%.1f×' % ratio))
+    print()
+    print('rounds: %d, ports: %d, python %s' % (args.rounds, args.ports, sys.version.split()[0]))
+    if args.json:
+        with open(args.json, 'w') as handle:
+            json.dump([[title, medians] for title, medians in table], handle, indent=1)
+    if budget_failures:
+        print('REQUEST BUDGET EXCEEDED: ' + '; '.join(budget_failures))
+        return 1
+    print('request budgets: kept')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
