@@ -175,7 +175,7 @@ class Pair:
         return '%s (%s)' % (self.address.text(), self.mac or port_mac)
 
 
-def parse_requested_pairs(pairs):
+def parse_requested_pairs(pairs, label='pairs'):
     """Validate the pairs a user asked for; return (pairs, warnings).
 
     Raises PortsecError on the first invalid value. Duplicates are kept here
@@ -184,20 +184,22 @@ def parse_requested_pairs(pairs):
     parsed = []
     warnings = []
     for index, item in enumerate(pairs or []):
+        where = label if label != 'pairs' else 'pairs[%d]' % index
         if isinstance(item, str):
             item = {'ip_address': item}
         if not isinstance(item, dict):
-            raise PortsecError('pairs[%d] must be a dict with ip_address and optional'
-                               ' mac_address, got %r.' % (index, item))
+            raise PortsecError('%s must be a dict with ip_address and optional'
+                               ' mac_address, got %r.' % (where, item))
         unknown = sorted(set(item) - {'ip_address', 'mac_address'})
         if unknown:
-            raise PortsecError('pairs[%d] has unknown key(s) %s: a pair has only'
-                               ' ip_address and mac_address.' % (index, ', '.join(unknown)))
+            raise PortsecError('%s has unknown key(s) %s: a pair has only'
+                               ' ip_address and mac_address.' % (where, ', '.join(unknown)))
         if not item.get('ip_address'):
-            raise PortsecError('pairs[%d] has no ip_address: every pair needs one.' % index)
-        address = parse_address(item['ip_address'], what='pairs[%d].ip_address' % index)
+            raise PortsecError('%s has no ip_address: every pair needs one.' % where)
+        address = parse_address(item['ip_address'],
+                                what=label if label != 'pairs' else where + '.ip_address')
         mac = item.get('mac_address')
-        mac = normalize_mac(mac, what='pairs[%d].mac_address' % index) if mac else None
+        mac = normalize_mac(mac, what=where + '.mac_address') if mac else None
         if address.prefixlen == 0:
             warnings.append(
                 'Allowed address pair %s lets the port send and receive with any %s address:'
@@ -279,6 +281,7 @@ def plan_pairs(port, requested, state='present', exclusive=False):
             wanted.append(pair)
 
     if state == 'absent':
+        current = _without_exact_duplicates(current, port_mac)
         after = [pair for pair in current if pair.key(port_mac) not in wanted_keys]
         removed = [pair for pair in current if pair.key(port_mac) in wanted_keys]
         return PairPlan(after, [], removed, port_mac)
@@ -286,7 +289,7 @@ def plan_pairs(port, requested, state='present', exclusive=False):
     kept = []
     kept_keys = set()
     removed = []
-    for pair in current:
+    for pair in _without_exact_duplicates(current, port_mac):
         key = pair.key(port_mac)
         if exclusive and (key not in wanted_keys or key in kept_keys):
             removed.append(pair)
@@ -295,6 +298,24 @@ def plan_pairs(port, requested, state='present', exclusive=False):
         kept.append(pair)
     added = [pair for pair in wanted if pair.key(port_mac) not in kept_keys]
     return PairPlan(kept + added, added, removed, port_mac)
+
+
+def _without_exact_duplicates(pairs, port_mac):
+    """Drop repeats of the same stored text and MAC.
+
+    Neutron cannot store a pair twice, but a port read while other writers
+    update it has been seen listing one pair twice; sending that list back
+    would fail with 400 DuplicateAddressPairInRequest.
+    """
+    seen = set()
+    result = []
+    for pair in pairs:
+        raw = pair.raw or {}
+        exact = (str(raw.get('ip_address')), (raw.get('mac_address') or port_mac).lower())
+        if exact not in seen:
+            seen.add(exact)
+            result.append(pair)
+    return result
 
 
 def describe_pairs(pairs, port_mac):

@@ -313,11 +313,11 @@ class AllowedAddressPairModule(PortsecModule):
                                ' pairs exactly the given list). To remove pairs, use state:'
                                ' absent without exclusive.')
         if params['pair'] is not None:
-            requested_input = [{'ip_address': params['pair']}]
+            requested, warnings = parse_requested_pairs([params['pair']], label='pair')
         else:
-            requested_input = [dict((key, value) for key, value in item.items() if value is not None)
-                               for item in params['pairs']]
-        requested, warnings = parse_requested_pairs(requested_input)
+            requested, warnings = parse_requested_pairs(
+                [dict((key, value) for key, value in item.items() if value is not None)
+                 for item in params['pairs']])
         if params['state'] == 'present':
             for warning in warnings:
                 self.warn(warning)
