@@ -31,6 +31,13 @@ RETRIABLE_STATUSES = (500, 502, 503, 504)
 
 POLICY_FIELDS = ('port_security_enabled', 'allowed_address_pairs')
 
+# Neutron checks If-Match when a PUT starts, not when it commits: two writers that
+# read the same revision can both pass the check. The loser then meets the
+# winner's freshly inserted pair in the database's unique key and Neutron answers
+# 400 DuplicateAddressPairInRequest (observed with 8 concurrent writers). Our
+# requests never hold a pair twice, so this answer means "someone wrote first".
+CONCURRENT_WRITE_ERRORS = ('DuplicateAddressPairInRequest',)
+
 
 def _neutron_error(response, action):
     status = response.status_code
@@ -143,7 +150,8 @@ class Cloud:
         """Read-plan-write with Neutron's revision precondition.
 
         plan_fn(port) returns an object with .changes (a dict of fields to PUT).
-        On 412 (another writer was first) or an answer that leaves the outcome
+        On 412 (another writer was first; also its other form, see
+        CONCURRENT_WRITE_ERRORS) or an answer that leaves the outcome
         unknown (5xx, connection lost), re-read the port by ID, re-plan and retry,
         a bounded number of times with jitter. Returns (port_after, plan, attempts,
         conflicts).
@@ -167,7 +175,7 @@ class Cloud:
                                            revision=port.get('revision_number'))
                 return updated, plan, attempts, conflicts
             except NeutronError as exc:
-                if exc.status == 412:
+                if exc.status == 412 or exc.error_type in CONCURRENT_WRITE_ERRORS:
                     conflicts += 1
                 elif exc.status in RETRIABLE_STATUSES:
                     unconfirmed = plan

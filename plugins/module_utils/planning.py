@@ -281,7 +281,6 @@ def plan_pairs(port, requested, state='present', exclusive=False):
             wanted.append(pair)
 
     if state == 'absent':
-        current = _without_exact_duplicates(current, port_mac)
         after = [pair for pair in current if pair.key(port_mac) not in wanted_keys]
         removed = [pair for pair in current if pair.key(port_mac) in wanted_keys]
         return PairPlan(after, [], removed, port_mac)
@@ -289,7 +288,7 @@ def plan_pairs(port, requested, state='present', exclusive=False):
     kept = []
     kept_keys = set()
     removed = []
-    for pair in _without_exact_duplicates(current, port_mac):
+    for pair in current:
         key = pair.key(port_mac)
         if exclusive and (key not in wanted_keys or key in kept_keys):
             removed.append(pair)
@@ -298,24 +297,6 @@ def plan_pairs(port, requested, state='present', exclusive=False):
         kept.append(pair)
     added = [pair for pair in wanted if pair.key(port_mac) not in kept_keys]
     return PairPlan(kept + added, added, removed, port_mac)
-
-
-def _without_exact_duplicates(pairs, port_mac):
-    """Drop repeats of the same stored text and MAC.
-
-    Neutron cannot store a pair twice, but a port read while other writers
-    update it has been seen listing one pair twice; sending that list back
-    would fail with 400 DuplicateAddressPairInRequest.
-    """
-    seen = set()
-    result = []
-    for pair in pairs:
-        raw = pair.raw or {}
-        exact = (str(raw.get('ip_address')), (raw.get('mac_address') or port_mac).lower())
-        if exact not in seen:
-            seen.add(exact)
-            result.append(pair)
-    return result
 
 
 def describe_pairs(pairs, port_mac):

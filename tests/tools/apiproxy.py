@@ -17,6 +17,12 @@ with its status). It returns None to go on, or one of:
     ('status', code, json_body)  answer this instead (only 'before')
     ('reset',)                   close the connection without an answer
     ('delay', seconds)           wait, then go on
+
+A rewriter changes what the service answered before the client sees it. It is
+called as rewriter(method, path, status, body) with the decoded JSON body (None
+when the body is not JSON) and returns a new body to send, or None to keep it:
+
+    proxy = ApiProxy(upstream, rewriters=[lambda m, p, s, body: None])
 """
 
 import http.client
@@ -30,9 +36,10 @@ import urllib.parse
 
 
 class ApiProxy:
-    def __init__(self, upstream, hooks=None):
+    def __init__(self, upstream, hooks=None, rewriters=None):
         self.upstream = urllib.parse.urlsplit(upstream)
         self.hooks = list(hooks or [])
+        self.rewriters = list(rewriters or [])
         self.requests = []
         self.lock = threading.Lock()
         self.server = None
@@ -89,6 +96,21 @@ class ApiProxy:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _rewrite(self, status, headers, data):
+                if not proxy.rewriters or any(key.lower() == 'content-encoding' for key, _v in headers):
+                    return data
+                try:
+                    body = json.loads(data) if data else None
+                except ValueError:
+                    body = None
+                changed = False
+                for rewriter in proxy.rewriters:
+                    new_body = rewriter(self.command, self.path, status, body)
+                    if new_body is not None:
+                        body = new_body
+                        changed = True
+                return json.dumps(body).encode() if changed else data
+
             def _forward(self):
                 length = int(self.headers.get('Content-Length') or 0)
                 body = self.rfile.read(length) if length else None
@@ -118,7 +140,8 @@ class ApiProxy:
                 if action and action[0] == 'reset':
                     self._reset()
                     return
-                self._answer(response.status, response.getheaders(), data)
+                headers = response.getheaders()
+                self._answer(response.status, headers, self._rewrite(response.status, headers, data))
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _forward
 

@@ -304,3 +304,16 @@ def test_run_per_port_reraises_bugs():
 
     with pytest.raises(KeyError):
         run_per_port([{'id': 'a'}], work, 4, lambda exc: None)
+
+
+def test_duplicate_pair_from_a_concurrent_commit_is_a_conflict():
+    other = {'ip_address': '10.0.0.9', 'mac_address': MAC}
+    conn = FakeConn([
+        ('PUT', '/ports/%s' % PORT_ID, neutron_error(400, 'DuplicateAddressPairInRequest',
+                                                     'Request contains duplicate address pair')),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [other])})),
+        ('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3)})),
+    ])
+    cloud = Cloud(conn, sleep=lambda _s: None)
+    _after, _plan, attempts, conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    assert (attempts, conflicts) == (2, 1)

@@ -354,10 +354,3 @@ def test_shorthand_pair_is_named_as_the_user_wrote_it():
         planning.parse_requested_pairs(['10.0.0.300'], label='pair')
     assert err.value.message.startswith("pair '10.0.0.300' is not a valid IP address")
 
-
-def test_a_pair_listed_twice_by_neutron_is_sent_once():
-    port = make_port([stored('10.0.0.5'), stored('10.0.0.5')])
-    plan = planning.plan_pairs(port, requested('10.0.0.6'), 'present')
-    assert plan.changes == {'allowed_address_pairs': [stored('10.0.0.5'), {'ip_address': '10.0.0.6'}]}
-    assert plan.removed == []
-    assert not planning.plan_pairs(port, requested('10.0.0.5'), 'present').changed

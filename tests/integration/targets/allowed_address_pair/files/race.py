@@ -153,6 +153,9 @@ def main():
         'seconds': round(time.time() - started, 1),
         'held_reads': barrier.held,
         'precondition_failures': proxy.count('PUT', status=412),
+        # The other answer Neutron gives a writer that lost the race (see
+        # CONCURRENT_WRITE_ERRORS in plugins/module_utils/neutron.py).
+        'duplicate_pair_answers': proxy.count('PUT', status=400),
         'puts': proxy.count('PUT'),
         'final_pairs': sorted(p['ip_address'] for p in final.allowed_address_pairs or []),
         'final_groups': sorted(final.security_group_ids or []),
