@@ -38,6 +38,14 @@ POLICY_FIELDS = ('port_security_enabled', 'allowed_address_pairs')
 # requests never hold a pair twice, so this answer means "someone wrote first".
 CONCURRENT_WRITE_ERRORS = ('DuplicateAddressPairInRequest',)
 
+# LOST_UPDATE: Neutron clears the If-Match constraint of a request when it first
+# checks it (neutron/services/revisions/revision_plugin.py,
+# _get_constrained_instance_match). When that request's transaction then fails
+# on the revision compare-and-swap because another writer committed first,
+# Neutron's DB retry runs it again WITHOUT the constraint, and it overwrites the
+# other writer's change (observed: 1 of 8 concurrent writers' pairs lost). So
+# every write is read back, and re-planned if our change is no longer there.
+
 
 def _neutron_error(response, action):
     status = response.status_code
@@ -153,8 +161,9 @@ class Cloud:
         On 412 (another writer was first; also its other form, see
         CONCURRENT_WRITE_ERRORS) or an answer that leaves the outcome
         unknown (5xx, connection lost), re-read the port by ID, re-plan and retry,
-        a bounded number of times with jitter. Returns (port_after, plan, attempts,
-        conflicts).
+        a bounded number of times with jitter. After a successful PUT the port is
+        read back and re-planned, in case a concurrent write landed on top of it
+        (LOST_UPDATE). Returns (port_after, plan, attempts, conflicts).
         """
         attempts = 0
         conflicts = 0
@@ -171,9 +180,21 @@ class Cloud:
                 after.update(plan.changes)
                 return after, plan, attempts, conflicts
             try:
-                updated = self.update_port(port['id'], plan.changes,
-                                           revision=port.get('revision_number'))
-                return updated, plan, attempts, conflicts
+                self.update_port(port['id'], plan.changes, revision=port.get('revision_number'))
+                # Read back: another writer's PUT that Neutron retried internally
+                # can land on top of ours without its If-Match (see LOST_UPDATE).
+                current = self.get_port(port['id'])
+                if not plan_fn(current).changes:
+                    return current, plan, attempts, conflicts
+                conflicts += 1
+                if attempts >= self.max_attempts:
+                    raise PortsecError(
+                        'Port %s was changed back by another writer right after each of %d'
+                        ' updates; re-run the task.' % (port_label(port), attempts),
+                        attempts=attempts, conflicts=conflicts)
+                port = current
+                self.sleep(random.uniform(0.05, 0.25) * attempts)
+                continue
             except NeutronError as exc:
                 if exc.status == 412 or exc.error_type in CONCURRENT_WRITE_ERRORS:
                     conflicts += 1

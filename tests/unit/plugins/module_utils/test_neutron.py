@@ -73,13 +73,19 @@ def neutron_error(status, error_type, message):
     return FakeResponse(status, {'NeutronError': {'type': error_type, 'message': message, 'detail': ''}})
 
 
+def ours_pair():
+    return {'ip_address': '10.0.0.5', 'mac_address': MAC}
+
+
 def add_pair_plan(ip):
     wanted = parse_requested_pairs([ip])[0]
     return lambda current: plan_pairs(current, wanted, 'present')
 
 
 def test_update_sends_revision_precondition():
-    conn = FakeConn([('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2)}))])
+    applied = port(2, [{'ip_address': '10.0.0.5', 'mac_address': MAC}])
+    conn = FakeConn([('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': applied})),
+                     ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': applied}))])
     cloud = Cloud(conn, sleep=lambda _s: None)
     after, plan, attempts, conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
     method, _url, kwargs = conn.network.calls[0]
@@ -96,6 +102,7 @@ def test_conflict_rereads_replans_and_keeps_the_other_writers_pair():
                                                      'Constrained to 1, but current revision is 2')),
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [other])})),
         ('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3)})),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3, [other, ours_pair()])})),
     ])
     cloud = Cloud(conn, sleep=lambda _s: None)
     _after, _plan, attempts, conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
@@ -103,6 +110,22 @@ def test_conflict_rereads_replans_and_keeps_the_other_writers_pair():
     assert second_put['headers'] == {'If-Match': 'revision_number=2'}
     assert second_put['json']['port']['allowed_address_pairs'] == [other, {'ip_address': '10.0.0.5'}]
     assert (attempts, conflicts) == (2, 1)
+
+
+def test_a_write_undone_right_after_is_read_back_and_applied_again():
+    # Neutron's internal retry of a concurrent PUT can land on ours without If-Match.
+    clobbered = port(3, [{'ip_address': '10.0.0.9', 'mac_address': MAC}])
+    conn = FakeConn([
+        ('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours_pair()])})),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': clobbered})),
+        ('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(4)})),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(4, [ours_pair()])})),
+    ])
+    cloud = Cloud(conn, sleep=lambda _s: None)
+    after, plan, attempts, conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    assert (attempts, conflicts) == (2, 1)
+    assert conn.network.calls[2][2]['headers'] == {'If-Match': 'revision_number=3'}
+    assert plan.changed and after['revision_number'] == 4
 
 
 def test_conflict_where_the_other_writer_did_our_change_ends_without_write():
@@ -313,6 +336,7 @@ def test_duplicate_pair_from_a_concurrent_commit_is_a_conflict():
                                                      'Request contains duplicate address pair')),
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [other])})),
         ('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3)})),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3, [other, ours_pair()])})),
     ])
     cloud = Cloud(conn, sleep=lambda _s: None)
     _after, _plan, attempts, conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
