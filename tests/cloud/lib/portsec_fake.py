@@ -6,11 +6,14 @@
 (Nova only loads drivers from the `nova.virt` package) and sets
 `compute_driver = portsec_fake.PlugFakeDriver`.
 
-The guest is fake (Nova's `FakeDriverWithoutFakeNodes`: stable node name and node UUID, survives
-restarts), but each of its Neutron ports becomes a real OVS internal interface on the integration
-bridge with `external_ids:iface-id=<port id>`, as os-vif would create for a real guest. So
-ovn-controller claims the port in the OVN southbound database, Neutron sets it ACTIVE and OVN's
-flows for port security and security groups are installed for it in the userspace datapath.
+The hypervisor is fake (Nova's `FakeDriverWithoutFakeNodes`: stable node name and node UUID,
+survives restarts), but the guest is a real network namespace (`portsec_guests.py`, copied next
+to this file): each Neutron port of the server becomes a veth pair, the OVS end on the integration
+bridge with `external_ids:iface-id=<port id>` as os-vif would plug a real guest, the other end in
+the server's namespace with the port's MAC, fixed IPs and the subnet's default route. So
+ovn-controller claims the port in the OVN southbound database, Neutron sets it ACTIVE, OVN's flows
+for port security and security groups are installed in the userspace datapath, and packets sent
+in the namespace go through them.
 """
 
 import os
@@ -20,37 +23,46 @@ from oslo_log import log as logging
 
 from nova.virt import fake
 
+try:
+    from nova.virt import portsec_guests      # copied next to this file by `cloud start`
+except ImportError:                            # run from tests/cloud/lib
+    import portsec_guests
+
 LOG = logging.getLogger(__name__)
 
-_OVS_DB = os.environ.get('PORTSEC_OVS_DB', 'unix:/var/run/openvswitch/db.sock')
-_BRIDGE = os.environ.get('PORTSEC_INTEGRATION_BRIDGE', 'br-int')
 
-
-def _devname(vif):
-    return (vif.get('devname') or ('tap' + vif['id']))[:14]
-
-
-def _vsctl(*args):
-    cmd = ['ovs-vsctl', '--db=' + _OVS_DB, '--timeout=10'] + list(args)
-    try:
-        subprocess.run(cmd, check=True, capture_output=True, text=True)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        LOG.error('portsec_fake: %s failed: %s', ' '.join(cmd),
-                  getattr(exc, 'stderr', exc))
+def _ips(vif):
+    """The port's fixed IPv4/IPv6 addresses with their prefix lengths, and the gateway of the
+    first subnet that has one."""
+    ips, gateway = [], None
+    for subnet in (vif.get('network') or {}).get('subnets') or []:
+        cidr = subnet.get('cidr') or ''
+        plen = cidr.split('/')[1] if '/' in cidr else ('32' if subnet.get('version') == 4
+                                                       else '128')
+        for ip in subnet.get('ips') or []:
+            ips.append('%s/%s' % (ip['address'], plen))
+        gw = (subnet.get('gateway') or {}).get('address')
+        if gw and gateway is None and subnet.get('version', 4) == 4 and subnet.get('ips'):
+            gateway = gw
+    return ips, gateway
 
 
 def plug(instance, vif):
-    dev = _devname(vif)
-    _vsctl('--may-exist', 'add-port', _BRIDGE, dev,
-           '--', 'set', 'Interface', dev, 'type=internal',
-           'external_ids:iface-id=%s' % vif['id'],
-           'external_ids:attached-mac=%s' % vif['address'],
-           'external_ids:iface-status=active',
-           'external_ids:vm-uuid=%s' % instance.uuid)
+    ips, gateway = _ips(vif)
+    try:
+        ns, ifname = portsec_guests.plug(instance.uuid, instance.display_name or instance.uuid,
+                                         vif['id'], vif['address'], ips, gateway)
+        LOG.info('portsec_fake: port %s is %s in namespace %s (%s)', vif['id'], ifname, ns,
+                 ', '.join(ips))
+    except Exception as exc:   # a guest that fails to plug must not fail the boot
+        LOG.error('portsec_fake: plugging port %s failed: %s', vif['id'], exc)
 
 
-def unplug(vif):
-    _vsctl('--if-exists', 'del-port', _BRIDGE, _devname(vif))
+def unplug(instance, vif):
+    try:
+        portsec_guests.unplug(instance.uuid, vif['id'])
+    except Exception as exc:
+        LOG.error('portsec_fake: unplugging port %s failed: %s', vif['id'], exc)
 
 
 class PlugFakeDriver(fake.FakeDriverWithoutFakeNodes):
@@ -69,18 +81,22 @@ class PlugFakeDriver(fake.FakeDriverWithoutFakeNodes):
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
         for vif in network_info or []:
-            unplug(vif)
+            unplug(instance, vif)
         super().destroy(context, instance, network_info,
                         block_device_info=block_device_info,
                         destroy_disks=destroy_disks,
                         destroy_secrets=destroy_secrets)
+        try:
+            portsec_guests.remove_server(instance.uuid)
+        except Exception as exc:
+            LOG.error('portsec_fake: removing the guest of %s failed: %s', instance.uuid, exc)
 
     def attach_interface(self, context, instance, image_meta, vif):
         super().attach_interface(context, instance, image_meta, vif)
         plug(instance, vif)
 
     def detach_interface(self, context, instance, vif):
-        unplug(vif)
+        unplug(instance, vif)
         super().detach_interface(context, instance, vif)
 
     def plug_vifs(self, instance, network_info):
@@ -91,4 +107,4 @@ class PlugFakeDriver(fake.FakeDriverWithoutFakeNodes):
 
     def unplug_vifs(self, instance, network_info):
         for vif in network_info or []:
-            unplug(vif)
+            unplug(instance, vif)
