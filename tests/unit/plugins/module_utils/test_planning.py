@@ -353,4 +353,3 @@ def test_shorthand_pair_is_named_as_the_user_wrote_it():
     with pytest.raises(PortsecError) as err:
         planning.parse_requested_pairs(['10.0.0.300'], label='pair')
     assert err.value.message.startswith("pair '10.0.0.300' is not a valid IP address")
-
