@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+# Copyright: portsec.openstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Packet probes for the dataplane target, run inside a guest's network namespace.
+
+  probe.py listen PORT[,PORT...] SECONDS      TCP listeners on all addresses, for SECONDS
+  probe.py tcp SOURCE DESTINATION PORT [TIMEOUT]
+      connect from SOURCE; prints `open` (handshake done, exit 0), `refused` (RST: the
+      packets passed but nothing listens; exit 1) or `timeout` (dropped; exit 1)
+"""
+
+import os
+import select
+import socket
+import sys
+import time
+
+
+def listen(ports, seconds):
+    socks = []
+    for port in ports:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(('0.0.0.0', port))   # every address of the namespace
+        s.listen(16)
+        socks.append(s)
+    if os.fork():            # the parent returns once the sockets listen
+        return 0
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select(socks, [], [], 1)
+        for s in ready:
+            conn, _ = s.accept()
+            try:
+                conn.sendall(b'hello\n')
+            except OSError:
+                pass
+            conn.close()
+    return 0
+
+
+def tcp(source, destination, port, timeout):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.bind((source, 0))
+    try:
+        s.connect((destination, port))
+        data = s.recv(16)
+        print('open' if data else 'open (no data)')
+        return 0
+    except ConnectionRefusedError:
+        print('refused')
+    except (socket.timeout, TimeoutError):
+        print('timeout')
+    except OSError as exc:
+        print('error %s' % exc)
+    finally:
+        s.close()
+    return 1
+
+
+def main(argv):
+    if len(argv) == 3 and argv[0] == 'listen':
+        return listen([int(p) for p in argv[1].split(',')], float(argv[2]))
+    if len(argv) in (4, 5) and argv[0] == 'tcp':
+        return tcp(argv[1], argv[2], int(argv[3]), float(argv[4]) if len(argv) == 5 else 3.0)
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
