@@ -83,14 +83,19 @@ options:
     type: bool
     default: false
 notes:
-  - "Request budget, counted against a real Neutron (one Keystone token request and the SDK's
-    one version discovery request come on top): a port by ID costs one C(GET) of the port
-    and one list of the project's security groups (for the names in the result); a port by
-    name costs the same with a list instead of the C(GET). A change adds one C(PUT). A retry
-    after a conflict adds one C(GET) and one C(PUT). A pair that already exists is never sent."
-  - "In bulk mode, the budget does not grow with the number of ports except for the writes:
-    one list of ports (two when O(ports) mixes names and IDs), one list of security groups per
-    project, then one C(PUT) per port that changes."
+  - "Request budget, counted against the local cloud by C(make bench): Keystone, 2 (version
+    discovery and the token, as for openstack.cloud); Neutron, 1 version discovery, then for a
+    port by ID one C(GET) of the port and one list of the project's security groups (for the
+    names in the result), for a port by name the same with a list instead of the C(GET). So a
+    no-op costs 5 requests where C(openstack.cloud.port) spends 10 to 11. A change adds one C(PUT) and one C(GET) that reads the port back (Neutron can let a
+    concurrent write land on top of ours; see the reliability guide). A retry after a conflict
+    adds one C(GET), one C(PUT) and one C(GET). Selecting by O(server) name adds one Nova request
+    and lists the server's ports instead of reading the port.
+    A pair that already exists is never sent."
+  - "In bulk mode the reads do not grow with the number of ports: Keystone 2, Neutron 1 version
+    discovery, one list of ports (two when O(ports) mixes names and IDs; one more to resolve
+    O(port_filters.network) or O(port_filters.server) given by name), one list of security groups
+    per project; then one C(PUT) and one read-back C(GET) per port that changes."
   - The number of pairs per port is limited by the server option C(max_allowed_address_pair)
     (10 by default), which clients cannot read; the module explains Neutron's refusal.
   - "Neutron's default policy lets only an admin or a member of the project that owns the

@@ -71,19 +71,23 @@ options:
     type: bool
     default: false
 notes:
-  - "Request budget, counted against a real Neutron (one Keystone token request and the
-    SDK's one version discovery request come on top): a port by ID costs one C(GET) of the
-    port and one list of the project's security groups; a port by name costs the same
-    with a list instead of the C(GET). A change adds one C(PUT); disabling adds one list
-    of floating IPs and one C(GET) of the network for the exposure check. A retry after
-    a conflict adds one C(GET) and one C(PUT)."
+  - "Request budget, counted against the local cloud by C(make bench): Keystone, 2 (version
+    discovery and the token, as for openstack.cloud); Neutron, 1 version discovery, then for a
+    port by ID one C(GET) of the port and one list of the project's security groups, for a port
+    by name the same with a list instead of the C(GET). So a no-op costs 5 requests where
+    C(openstack.cloud.port) spends 10 to 11. A change adds one C(PUT) and one C(GET) that reads the port back (Neutron can let a
+    concurrent write land on top of ours; see the reliability guide). A retry after a conflict
+    adds one C(GET), one C(PUT) and one C(GET). Selecting by O(server) name adds one Nova request
+    and lists the server's ports instead of reading the port. Disabling adds one list of
+    floating IPs and one C(GET) of the network, for the exposure check."
   - "Neutron's default policy lets only an admin or a member of the project that owns the
     port's B(network) change O(port_security_enabled); a member of another project gets
     403 even on its own port of a shared network. Changing security groups only needs
     the right to update the port."
-  - "In bulk mode, the budget does not grow with the number of ports except for the writes:
-    one list of ports (two when O(ports) mixes names and IDs), one list of security groups per
-    project, then one C(PUT) per port that changes."
+  - "In bulk mode the reads do not grow with the number of ports: Keystone 2, Neutron 1 version
+    discovery, one list of ports (two when O(ports) mixes names and IDs; one more to resolve
+    O(port_filters.network) or O(port_filters.server) given by name), one list of security groups
+    per project; then one C(PUT) and one read-back C(GET) per port that changes."
   - Replaces C(openstack port set --disable-port-security --no-security-group
     --no-allowed-address PORT), C(openstack port set --enable-port-security PORT) and
     C(openstack port set/unset --security-group GROUP PORT).

@@ -128,8 +128,10 @@ class ApiProxy:
                     return
                 upstream = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port,
                                                       timeout=300)
+                # The client's Host header is kept: services build the links of
+                # their version documents from it, so the SDK keeps using the proxy.
                 headers = {key: value for key, value in self.headers.items()
-                           if key.lower() not in ('host', 'connection')}
+                           if key.lower() != 'connection'}
                 upstream.request(self.command, self.path, body=body, headers=headers)
                 response = upstream.getresponse()
                 data = response.read()
