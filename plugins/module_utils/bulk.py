@@ -16,6 +16,12 @@ __metaclass__ = type
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.portsec.openstack.plugins.module_utils.errors import PortsecError
+from ansible_collections.portsec.openstack.plugins.module_utils.groups import GroupCatalog
+from ansible_collections.portsec.openstack.plugins.module_utils.selection import (
+    is_bulk,
+    select_many,
+    select_one_port,
+)
 
 
 def run_per_port(ports, work, concurrency, describe_error):
@@ -62,3 +68,43 @@ def bulk_summary(outcomes, missing):
                         'msg': message})
         failures.append('%s: %s' % (ref, message))
     return results, failures
+
+
+def run_port_task(module, cloud, apply):
+    """Select the task's port(s), call apply(port, groups) on each, and exit.
+
+    groups is the GroupCatalog of the port's project (one list per project,
+    made before the writers start). One port: its result is the task's result.
+    Bulk (ports/port_filters): results holds one entry per port, and the task
+    fails, after the others were applied, if any port failed.
+    """
+    params = module.params
+    if is_bulk(params):
+        ports, missing = select_many(cloud, params)
+    else:
+        ports, missing = [select_one_port(cloud, params)], []
+    catalogs = {}
+    for port in ports:
+        project = port.get('project_id') or port.get('tenant_id')
+        if project not in catalogs:
+            catalogs[project] = GroupCatalog(cloud, project)
+
+    outcomes = run_per_port(
+        ports, lambda port: apply(port, catalogs[port.get('project_id') or port.get('tenant_id')]),
+        params['concurrency'], module.describe_error)
+    if not is_bulk(params):
+        _port, result, error = outcomes[0]
+        if error is not None:
+            raise PortsecError(error)
+        module.exit_json(**result)
+
+    results, failures = bulk_summary(outcomes, missing)
+    output = dict(changed=any(result['changed'] for result in results), results=results)
+    if module.diff_mode:
+        output['diff'] = [result['diff'] for result in results if result.get('diff')]
+    if not ports and not missing:
+        module.warn('No port matched port_filters: nothing to do.')
+    if failures:
+        module.fail_json(msg='%d of %d ports failed: %s' % (
+            len(failures), len(results), '; '.join(failures)), **output)
+    module.exit_json(**output)

@@ -266,9 +266,8 @@ conflicts:
 """
 
 from ansible_collections.portsec.openstack.plugins.module_utils.base import PortsecModule
-from ansible_collections.portsec.openstack.plugins.module_utils.bulk import bulk_summary, run_per_port
+from ansible_collections.portsec.openstack.plugins.module_utils.bulk import run_port_task
 from ansible_collections.portsec.openstack.plugins.module_utils.errors import NeutronError, PortsecError
-from ansible_collections.portsec.openstack.plugins.module_utils.groups import GroupCatalog
 from ansible_collections.portsec.openstack.plugins.module_utils.neutron import (
     Cloud,
     explain_update_error,
@@ -284,9 +283,6 @@ from ansible_collections.portsec.openstack.plugins.module_utils.planning import 
 from ansible_collections.portsec.openstack.plugins.module_utils.selection import (
     BULK_KWARGS,
     bulk_argument_spec,
-    is_bulk,
-    select_many,
-    select_one_port,
     selection_argument_spec,
 )
 from ansible_collections.portsec.openstack.plugins.module_utils.views import port_result
@@ -328,37 +324,9 @@ class AllowedAddressPairModule(PortsecModule):
                 self.warn(warning)
 
         cloud = Cloud(self.conn)
-        if is_bulk(params):
-            ports, missing = select_many(cloud, params)
-        else:
-            ports, missing = [select_one_port(cloud, params)], []
-        catalogs = {}
-        for port in ports:
-            project = port.get('project_id') or port.get('tenant_id')
-            if project not in catalogs:
-                catalogs[project] = GroupCatalog(cloud, project)
+        run_port_task(self, cloud, lambda port, groups: self.apply(cloud, port, requested, groups))
 
-        outcomes = run_per_port(
-            ports, lambda port: self.apply(cloud, port, requested, catalogs),
-            params['concurrency'], self.describe_error)
-        if not is_bulk(params):
-            _port, result, error = outcomes[0]
-            if error is not None:
-                raise PortsecError(error)
-            self.exit_json(**result)
-
-        results, failures = bulk_summary(outcomes, missing)
-        output = dict(changed=any(result['changed'] for result in results), results=results)
-        if self.diff_mode:
-            output['diff'] = [result['diff'] for result in results if result.get('diff')]
-        if not ports and not missing:
-            self.warn('No port matched port_filters: nothing to do.')
-        if failures:
-            self.fail_json(msg='%d of %d ports failed: %s' % (
-                len(failures), len(results), '; '.join(failures)), **output)
-        self.exit_json(**output)
-
-    def apply(self, cloud, port, requested, catalogs):
+    def apply(self, cloud, port, requested, catalog):
         """Plan and apply the pairs on one port; return its result."""
         params = self.params
         require_extension_field(port, 'allowed_address_pairs', 'allowed-address-pairs')
@@ -380,7 +348,6 @@ class AllowedAddressPairModule(PortsecModule):
         except NeutronError as exc:
             raise explain_update_error(exc, port, ['allowed_address_pairs'])
 
-        catalog = catalogs[port.get('project_id') or port.get('tenant_id')]
         names = catalog.name_map(list(after.get('security_groups') or []))
         port_mac = result.port_mac
         output = dict(
