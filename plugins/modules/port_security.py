@@ -109,6 +109,7 @@ EXAMPLES = r"""
     port_security_enabled: false
     # VM B has a floating IP: every port of it is now reachable from outside.
     accept_exposure: true
+# Replaces: openstack port set --no-security-group --no-allowed-address --disable-port-security <PORT-B>
 
 - name: Case 3 - disable port security on the database port of VM B only
   portsec.openstack.port_security:
@@ -116,6 +117,7 @@ EXAMPLES = r"""
     server: vm-b
     network: db-net
     port_security_enabled: false
+# Replaces: openstack port set --no-security-group --disable-port-security <PORT-B2>
 
 - name: Case 3, secure variant - keep port security on the DB port, with the DB group
   portsec.openstack.port_security:
@@ -124,6 +126,7 @@ EXAMPLES = r"""
     port_security_enabled: true
     security_groups:
       - db
+# Replaces: openstack port set --enable-port-security --no-security-group --security-group db vm-b-db
 
 - name: Re-enable port security and apply groups in the same update
   portsec.openstack.port_security:
@@ -139,6 +142,7 @@ EXAMPLES = r"""
     fixed_ip: 192.168.1.11
     security_groups: [http]
     security_groups_mode: add
+# Replaces: openstack port set --security-group http <PORT-A>
 
 - name: Bulk - disable port security on every DB port of a cluster, 8 at a time
   portsec.openstack.port_security:
@@ -161,6 +165,7 @@ EXAMPLES = r"""
     port: vm-a-port
     security_groups: [ssh]
     security_groups_mode: remove
+# Replaces: openstack port unset --security-group ssh vm-a-port
 """
 
 RETURN = r"""
