@@ -260,8 +260,14 @@ def stage_integration(args) -> str:
     if not (ROOT / CONFIG).is_file():
         raise StageFailed(f"the local cloud did not write {CONFIG}")
     sync()  # brings the fresh integration_config.yml into the build tree
-    passed, failed = [], []
+    passed, failed, disabled = [], [], []
     for target in targets:
+        aliases = targets_dir / target / "aliases"
+        if not args.target and aliases.is_file() and "disabled" in aliases.read_text().split():
+            # A target switched off on purpose is named in the summary, never silently skipped.
+            print(f"--- integration target {target}: DISABLED by its aliases file, not run", flush=True)
+            disabled.append(target)
+            continue
         print(f"--- integration target {target}", flush=True)
         started = time.monotonic()
         # ansible-test hands tests/integration/integration_config.yml to each target as vars_files.
@@ -274,6 +280,8 @@ def stage_integration(args) -> str:
         (passed if code == 0 else failed).append(target)
         print(f"--- integration target {target}: {'ok' if code == 0 else 'FAILED'} in {time.monotonic() - started:.0f}s", flush=True)
     summary = f"{len(passed)} targets passed, {len(failed)} failed" + (f" ({', '.join(failed)})" if failed else "")
+    if disabled:
+        summary += f", {len(disabled)} disabled ({', '.join(disabled)})
     if failed:
         raise StageFailed(summary)
     return summary
