@@ -281,7 +281,7 @@ def stage_integration(args) -> str:
         print(f"--- integration target {target}: {'ok' if code == 0 else 'FAILED'} in {time.monotonic() - started:.0f}s", flush=True)
     summary = f"{len(passed)} targets passed, {len(failed)} failed" + (f" ({', '.join(failed)})" if failed else "")
     if disabled:
-        summary += f", {len(disabled)} disabled ({', '.join(disabled)})
+        summary += f", {len(disabled)} disabled ({', '.join(disabled)})"
     if failed:
         raise StageFailed(summary)
     return summary
