@@ -98,6 +98,14 @@ class Controller:
         parsed = urllib.parse.urlsplit(path)
         command = parsed.path[len(CONTROL):].strip('/')
         query = dict(urllib.parse.parse_qsl(parsed.query))
+        # The answer shows what happened before this command (so "clear" returns the log it clears).
+        report = {
+            'faults': [{'method': f.method, 'path': f.path, 'phase': f.phase, 'action': f.action,
+                        'fired': f.fired} for f in self.faults],
+            'hidden': sorted(self.hidden),
+            'requests': [{'method': m, 'path': p, 'status': s}
+                         for m, p, s in list(self.proxy.requests) if not p.startswith(CONTROL)],
+        }
         if command == 'add':
             self.faults.append(Fault(
                 query.get('method', 'PUT'), query['path'], query.get('phase', 'before'),
@@ -112,14 +120,8 @@ class Controller:
         elif command == 'stop':
             self.stopped.set()
         elif command != 'log':
-            return {'error': 'unknown command %s' % command}
-        return {
-            'faults': [{'method': f.method, 'path': f.path, 'phase': f.phase, 'action': f.action,
-                        'fired': f.fired} for f in self.faults],
-            'hidden': sorted(self.hidden),
-            'requests': [{'method': m, 'path': p, 'status': s}
-                         for m, p, s in list(self.proxy.requests) if not p.startswith(CONTROL)],
-        }
+            report['error'] = 'unknown command %s' % command
+        return report
 
     def rewrite(self, method, path, status, body):
         """Answer as a Neutron without the hidden extensions would."""
