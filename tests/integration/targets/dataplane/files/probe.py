@@ -5,8 +5,9 @@
 
   probe.py listen PORT[,PORT...] SECONDS      TCP listeners on all addresses, for SECONDS
   probe.py tcp SOURCE DESTINATION PORT [TIMEOUT]
-      connect from SOURCE; prints `open` (handshake done, exit 0), `refused` (RST: the
-      packets passed but nothing listens; exit 1) or `timeout` (dropped; exit 1)
+      connect from SOURCE; prints `open` (handshake done, exit 0), `timeout` (dropped;
+      exit 1), `refused` (RST: the packets passed but nothing listens; exit 3) or
+      `error ...` (the probe could not run, e.g. SOURCE is not an address here; exit 2)
 """
 
 import os
@@ -46,21 +47,23 @@ def listen(ports, seconds):
 def tcp(source, destination, port, timeout):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(timeout)
-    s.bind((source, 0))
     try:
+        s.bind((source, 0))
         s.connect((destination, port))
         data = s.recv(16)
         print('open' if data else 'open (no data)')
         return 0
     except ConnectionRefusedError:
         print('refused')
+        return 3
     except (socket.timeout, TimeoutError):
         print('timeout')
+        return 1
     except OSError as exc:
         print('error %s' % exc)
+        return 2
     finally:
         s.close()
-    return 1
 
 
 def main(argv):
