@@ -203,9 +203,9 @@ def main():
             'ours': ([ours_single(ref, pair='10.99.200.1')], None),
             'openstack.cloud.port': ([theirs], None)},
             before_each=lambda: bench.reset_pairs([one]))
-        # Documented budget (module notes): Keystone 2 (discovery, token); Neutron: discovery,
-        # the port (GET or list), the project's groups; a change adds a PUT and a read-back GET.
-        for label, medians, neutron_budget in (('no-op', noop, 3), ('change', change, 5)):
+        # Documented budget (allowed_address_pair notes): Keystone 2 (discovery, token);
+        # Neutron: discovery, the port (GET or list); a change adds a PUT and a read-back GET.
+        for label, medians, neutron_budget in (('no-op', noop, 2), ('change', change, 4)):
             ours = medians['ours']
             if ours['keystone'] > 2 or ours['neutron'] > neutron_budget:
                 budget_failures.append('%s %s: keystone %s, neutron %s (budget 2, %d)' % (
@@ -229,12 +229,12 @@ def main():
     many_change = compare('%d ports change' % args.ports, sides,
                           before_each=lambda: bench.reset_pairs(bench.ports[:args.ports]))
     many_noop = compare('%d ports no-op' % args.ports, sides)
-    # Bulk: discovery, the network by name, the ports, the groups; per changed port PUT + GET.
-    if many_noop['ours bulk']['neutron'] > 4 or many_noop['ours bulk']['keystone'] > 2:
-        budget_failures.append('bulk no-op: neutron %s (budget 4)' % many_noop['ours bulk']['neutron'])
-    if many_change['ours bulk']['neutron'] > 4 + 2 * args.ports:
+    # Bulk: discovery, the network by name, the ports; per changed port PUT + read-back GET.
+    if many_noop['ours bulk']['neutron'] > 3 or many_noop['ours bulk']['keystone'] > 2:
+        budget_failures.append('bulk no-op: neutron %s (budget 3)' % many_noop['ours bulk']['neutron'])
+    if many_change['ours bulk']['neutron'] > 3 + 2 * args.ports:
         budget_failures.append('bulk change: neutron %s (budget %d)' % (
-            many_change['ours bulk']['neutron'], 4 + 2 * args.ports))
+            many_change['ours bulk']['neutron'], 3 + 2 * args.ports))
     for medians in (many_noop, many_change):
         if medians['ours bulk']['writes'] and medians is many_noop:
             budget_failures.append('bulk no-op wrote %s times' % medians['ours bulk']['writes'])

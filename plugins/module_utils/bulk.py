@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.portsec.openstack.plugins.module_utils.errors import PortsecError
@@ -70,27 +71,37 @@ def bulk_summary(outcomes, missing):
     return results, failures
 
 
-def run_port_task(module, cloud, apply):
+def run_port_task(module, cloud, apply, eager_groups=True):
     """Select the task's port(s), call apply(port, groups) on each, and exit.
 
-    groups is the GroupCatalog of the port's project (one list per project,
-    made before the writers start). One port: its result is the task's result.
+    groups() returns the GroupCatalog of the port's project: one list of
+    security groups per project, made before the writers start (eager_groups)
+    or on first use by a port that needs names. One port: its result is the task's result.
     Bulk (ports/port_filters): results holds one entry per port, and the task
     fails, after the others were applied, if any port failed.
     """
     params = module.params
+    lock = threading.Lock()
     if is_bulk(params):
         ports, missing = select_many(cloud, params)
     else:
         ports, missing = [select_one_port(cloud, params)], []
     catalogs = {}
-    for port in ports:
+    if eager_groups:
+        for port in ports:
+            project = port.get('project_id') or port.get('tenant_id')
+            if project not in catalogs:
+                catalogs[project] = GroupCatalog(cloud, project)
+
+    def groups_of(port):
         project = port.get('project_id') or port.get('tenant_id')
-        if project not in catalogs:
-            catalogs[project] = GroupCatalog(cloud, project)
+        with lock:
+            if project not in catalogs:
+                catalogs[project] = GroupCatalog(cloud, project)
+            return catalogs[project]
 
     outcomes = run_per_port(
-        ports, lambda port: apply(port, catalogs[port.get('project_id') or port.get('tenant_id')]),
+        ports, lambda port: apply(port, lambda: groups_of(port)),
         params['concurrency'], module.describe_error)
     if not is_bulk(params):
         _port, result, error = outcomes[0]

@@ -78,16 +78,16 @@ options:
     default: false
   resolve_names:
     description:
-      - Also return the names of the port's network and server, which costs up to two
-        more requests.
+      - Also return the names of the port's security groups, network and server, which costs
+        up to three more requests.
     type: bool
     default: false
 notes:
   - "Request budget, counted against the local cloud by C(make bench): Keystone, 2 (version
     discovery and the token, as for openstack.cloud); Neutron, 1 version discovery, then for a
-    port by ID one C(GET) of the port and one list of the project's security groups (for the
-    names in the result), for a port by name the same with a list instead of the C(GET). So a
-    no-op costs 5 requests where C(openstack.cloud.port) spends 10 to 11. A change adds one C(PUT) and one C(GET) that reads the port back (Neutron can let a
+    port by ID one C(GET) of the port, for a port by name one list instead. So a no-op costs 4
+    requests where C(openstack.cloud.port) spends 9 to 10. The project's security groups are
+    listed (one request) only for their names, with O(resolve_names=true) or in diff mode. A change adds one C(PUT) and one C(GET) that reads the port back (Neutron can let a
     concurrent write land on top of ours; see the reliability guide). A retry after a conflict
     adds one C(GET), one C(PUT) and one C(GET). Selecting by O(server) name adds one Nova request
     and lists the server's ports instead of reading the port.
@@ -95,7 +95,8 @@ notes:
   - "In bulk mode the reads do not grow with the number of ports: Keystone 2, Neutron 1 version
     discovery, one list of ports (two when O(ports) mixes names and IDs; one more to resolve
     O(port_filters.network) or O(port_filters.server) given by name), one list of security groups
-    per project; then one C(PUT) and one read-back C(GET) per port that changes."
+    per project only for names (O(resolve_names) or diff mode); then one C(PUT) and one read-back
+    C(GET) per port that changes."
   - The number of pairs per port is limited by the server option C(max_allowed_address_pair)
     (10 by default), which clients cannot read; the module explains Neutron's refusal.
   - "Neutron's default policy lets only an admin or a member of the project that owns the
@@ -221,7 +222,10 @@ port:
       description: Whether port security is enabled.
       type: bool
     security_groups:
-      description: Security groups bound to the port, with names.
+      description:
+        - Security groups bound to the port, each with C(id) and C(name).
+        - The names cost one request and are filled in with O(resolve_names=true) or in diff
+          mode; otherwise C(name) is null.
       type: list
       elements: dict
     allowed_address_pairs:
@@ -324,9 +328,12 @@ class AllowedAddressPairModule(PortsecModule):
                 self.warn(warning)
 
         cloud = Cloud(self.conn)
-        run_port_task(self, cloud, lambda port, groups: self.apply(cloud, port, requested, groups))
+        # Group names cost a list request: only for resolve_names and diff mode.
+        run_port_task(self, cloud, lambda port, groups: self.apply(cloud, port, requested, groups),
+                      eager_groups=False)
 
     def apply(self, cloud, port, requested, catalog):
+        # catalog() lists the project's security groups (once per project), for names.
         """Plan and apply the pairs on one port; return its result."""
         params = self.params
         require_extension_field(port, 'allowed_address_pairs', 'allowed-address-pairs')
@@ -348,7 +355,9 @@ class AllowedAddressPairModule(PortsecModule):
         except NeutronError as exc:
             raise explain_update_error(exc, port, ['allowed_address_pairs'])
 
-        names = catalog.name_map(list(after.get('security_groups') or []))
+        names = {}
+        if params['resolve_names'] or self.diff_mode:
+            names = catalog().name_map(list(after.get('security_groups') or []))
         port_mac = result.port_mac
         output = dict(
             changed=result.changed,

@@ -307,7 +307,7 @@ class PortSecurityModule(PortsecModule):
         validate_port_security_request(params['port_security_enabled'], params['security_groups'],
                                        params['security_groups_mode'])
         cloud = Cloud(self.conn)
-        run_port_task(self, cloud, lambda port, groups: self.apply(cloud, port, groups))
+        run_port_task(self, cloud, lambda port, groups: self.apply(cloud, port, groups()))
 
     def apply(self, cloud, port, catalog):
         """Plan and apply the change on one port; return its result."""
