@@ -16,9 +16,6 @@ for port security and security groups are installed in the userspace datapath, a
 in the namespace go through them.
 """
 
-import os
-import subprocess
-
 from oslo_log import log as logging
 
 from nova.virt import fake

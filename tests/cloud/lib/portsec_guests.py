@@ -53,7 +53,7 @@ class GuestError(Exception):
 
 
 def _run(cmd, check=True):
-    proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
     if check and proc.returncode != 0:
         raise GuestError('%s: %s' % (' '.join(cmd), proc.stderr.strip() or proc.returncode))
     return proc
@@ -82,7 +82,7 @@ def _ns_exists(ns):
 def _ethtool_value(dev, cmd, data=0):
     """SIOCETHTOOL with a struct ethtool_value (what `ethtool -K dev tx off` sends)."""
     buf = array.array('B', struct.pack('II', cmd, data))
-    addr, _ = buf.buffer_info()
+    addr = buf.buffer_info()[0]
     ifreq = struct.pack('16sP', dev.encode(), addr)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         fcntl.ioctl(s.fileno(), SIOCETHTOOL, ifreq)

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright: portsec.openstack contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Packet probes for the dataplane target, run inside a guest's network namespace.
@@ -33,9 +33,9 @@ def listen(ports, seconds):
         os.dup2(devnull, fd)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        ready, _, _ = select.select(socks, [], [], 1)
+        ready = select.select(socks, [], [], 1)[0]
         for s in ready:
-            conn, _ = s.accept()
+            conn = s.accept()[0]
             try:
                 conn.sendall(b'hello\n')
             except OSError:
