@@ -44,7 +44,11 @@ CONCURRENT_WRITE_ERRORS = ('DuplicateAddressPairInRequest',)
 # on the revision compare-and-swap because another writer committed first,
 # Neutron's DB retry runs it again WITHOUT the constraint, and it overwrites the
 # other writer's change (observed: 1 of 8 concurrent writers' pairs lost). So
-# every write is read back, and re-planned if our change is no longer there.
+# every write is read back, and re-planned if our change is no longer there. The
+# read waits SETTLE_SECONDS first: Neutron retries a failed transaction after a
+# random pause of up to 0.5 s (neutron_lib.db.api, retry_interval=0.5, jitter),
+# so a write that will land on top of ours usually lands within that time.
+SETTLE_SECONDS = 1.0
 
 
 def _neutron_error(response, action):
@@ -76,9 +80,10 @@ def _neutron_error(response, action):
 class Cloud:
     """Neutron/Nova requests for one task. `conn` is an openstacksdk Connection."""
 
-    def __init__(self, conn, max_attempts=10, sleep=time.sleep):
+    def __init__(self, conn, max_attempts=10, sleep=time.sleep, settle_seconds=SETTLE_SECONDS):
         self.conn = conn
         self.max_attempts = max_attempts
+        self.settle_seconds = settle_seconds
         self.sleep = sleep
         self.requests = 0
 
@@ -181,8 +186,10 @@ class Cloud:
                 return after, plan, attempts, conflicts
             try:
                 self.update_port(port['id'], plan.changes, revision=port.get('revision_number'))
-                # Read back: another writer's PUT that Neutron retried internally
-                # can land on top of ours without its If-Match (see LOST_UPDATE).
+                # Read back, after Neutron's first DB retry interval: another writer's
+                # PUT that Neutron retried internally can land on top of ours without
+                # its If-Match (see LOST_UPDATE).
+                self.sleep(self.settle_seconds)
                 current = self.get_port(port['id'])
                 if not plan_fn(current).changes:
                     return current, plan, attempts, conflicts
