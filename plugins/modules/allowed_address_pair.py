@@ -87,10 +87,10 @@ notes:
     discovery and the token, as for openstack.cloud); Neutron, 1 version discovery, then for a
     port by ID one C(GET) of the port, for a port by name one list instead. So a no-op costs 4
     requests where C(openstack.cloud.port) spends 9 to 10. The project's security groups are
-    listed (one request) only for their names, with O(resolve_names=true) or in diff mode. A change
-    adds one C(PUT) and one C(GET) that reads the port back
-    (Neutron can let a concurrent write land on top of ours; see the reliability guide). A retry after a conflict
-    adds one C(GET), one C(PUT) and one C(GET). Selecting by O(server) name adds one Nova request
+    listed (one request) only for their names, with O(resolve_names=true) or in diff mode.
+    A change adds one C(PUT) and one C(GET) that reads the port back
+    one second later (Neutron can let a concurrent write land on top of ours; see the
+    reliability guide). A retry after a conflict adds one C(GET), one C(PUT) and one C(GET). Selecting by O(server) name adds one Nova request
     and lists the server's ports instead of reading the port.
     A pair that already exists is never sent."
   - "In bulk mode the reads do not grow with the number of ports: Keystone 2, Neutron 1 version

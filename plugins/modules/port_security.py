@@ -75,9 +75,10 @@ notes:
     discovery and the token, as for openstack.cloud); Neutron, 1 version discovery, then for a
     port by ID one C(GET) of the port and one list of the project's security groups, for a port
     by name the same with a list instead of the C(GET). So a no-op costs 5 requests where
-    C(openstack.cloud.port) spends 10 to 11. A change adds one C(PUT) and one C(GET) that reads the port back
-    (Neutron can let a concurrent write land on top of ours; see the reliability guide). A retry after a conflict
-    adds one C(GET), one C(PUT) and one C(GET). Selecting by O(server) name adds one Nova request
+    C(openstack.cloud.port) spends 10 to 11. A change adds one C(PUT) and one C(GET) that
+    reads the port back
+    one second later (Neutron can let a concurrent write land on top of ours; see the
+    reliability guide). A retry after a conflict adds one C(GET), one C(PUT) and one C(GET). Selecting by O(server) name adds one Nova request
     and lists the server's ports instead of reading the port. Disabling adds one list of
     floating IPs and one C(GET) of the network, for the exposure check."
   - "Neutron's default policy lets only an admin or a member of the project that owns the
