@@ -27,8 +27,22 @@ import urllib.parse
 
 import openstack
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'tools'))
-from apiproxy import ApiProxy  # pylint: disable=wrong-import-position
+
+
+def _tools_dir():
+    # tests/tools of the collection: ansible-test runs a copy of the target from deep inside
+    # tests/output, so look upwards for it instead of counting levels.
+    here = os.path.dirname(os.path.abspath(__file__))
+    while here != os.path.dirname(here):
+        candidate = os.path.join(here, 'tests', 'tools')
+        if os.path.isfile(os.path.join(candidate, 'apiproxy.py')):
+            return candidate
+        here = os.path.dirname(here)
+    raise SystemExit('tests/tools/apiproxy.py not found above ' + __file__)
+
+
+sys.path.insert(0, _tools_dir())
+from apiproxy import ApiProxy  # noqa: E402  pylint: disable=wrong-import-position
 
 CONTROL = '/__fault__/'
 

@@ -22,7 +22,7 @@ import time
 
 import openstack
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'tools'))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from apiproxy import ApiProxy, ReadBarrier  # pylint: disable=wrong-import-position
 
 
