@@ -28,7 +28,6 @@ import urllib.parse
 import openstack
 
 
-
 def _tools_dir():
     # tests/tools of the collection: ansible-test runs a copy of the target from deep inside
     # tests/output, so look upwards for it instead of counting levels.
