@@ -256,7 +256,10 @@ attempts:
   type: int
   sample: 1
 conflicts:
-  description: How many times Neutron answered 412 because another writer changed the port first.
+  description:
+    - How many times another writer got in the way and the module re-read and re-planned - Neutron's
+      412, its 400 C(DuplicateAddressPairInRequest) from a racing write, or a read-back that found
+      the change overwritten.
   returned: success, one port
   type: int
   sample: 0
