@@ -49,6 +49,14 @@ CONCURRENT_WRITE_ERRORS = ('DuplicateAddressPairInRequest',)
 # random pause of up to 0.5 s (neutron_lib.db.api, retry_interval=0.5, jitter),
 # so a write that will land on top of ours usually lands within that time.
 SETTLE_SECONDS = 1.0
+# A retried transaction may wait longer: the pause doubles at each retry (up to 1,
+# 2, 4 s...). So when the read-back shows that other writers are at work (the
+# revision moved past our write, or we met a conflict), the port is watched until
+# its revision stays the same for QUIET_SECONDS, at most WATCH_SECONDS, and our
+# change is applied again if it was undone meanwhile. With no other writer, the
+# single read-back above is all it costs.
+QUIET_SECONDS = 2.0
+WATCH_SECONDS = 12.0
 
 
 def _neutron_error(response, action):
@@ -80,10 +88,13 @@ def _neutron_error(response, action):
 class Cloud:
     """Neutron/Nova requests for one task. `conn` is an openstacksdk Connection."""
 
-    def __init__(self, conn, max_attempts=10, sleep=time.sleep, settle_seconds=SETTLE_SECONDS):
+    def __init__(self, conn, max_attempts=10, sleep=time.sleep, settle_seconds=SETTLE_SECONDS,
+                 quiet_seconds=QUIET_SECONDS, watch_seconds=WATCH_SECONDS):
         self.conn = conn
         self.max_attempts = max_attempts
         self.settle_seconds = settle_seconds
+        self.quiet_seconds = quiet_seconds
+        self.watch_seconds = watch_seconds
         self.sleep = sleep
         self.requests = 0
 
@@ -159,6 +170,22 @@ class Cloud:
         return self._network('PUT', '/ports/%s' % port_id, 'Updating port %s' % port_id,
                              json={'port': changes}, headers=headers)['port']
 
+    def _watch_port(self, current, plan_fn):
+        """Re-read a port that other writers are changing until its revision holds
+        still for quiet_seconds (at most watch_seconds). Returns (port, undone):
+        undone is True as soon as a read shows our change gone."""
+        waited = 0.0
+        while waited < self.watch_seconds:
+            self.sleep(self.quiet_seconds)
+            waited += self.quiet_seconds
+            again = self.get_port(current['id'])
+            if plan_fn(again).changes:
+                return again, True
+            if again.get('revision_number') == current.get('revision_number'):
+                return again, False
+            current = again
+        return current, False
+
     def converge_port(self, port, plan_fn, check_mode=False):
         """Read-plan-write with Neutron's revision precondition.
 
@@ -168,12 +195,14 @@ class Cloud:
         unknown (5xx, connection lost), re-read the port by ID, re-plan and retry,
         a bounded number of times with jitter. After a successful PUT the port is
         read back and re-planned, in case a concurrent write landed on top of it
-        (LOST_UPDATE). Returns (port_after, plan, attempts, conflicts).
+        (LOST_UPDATE); when other writers are at work, it is watched until it holds
+        still (QUIET_SECONDS). Returns (port_after, plan, attempts, conflicts).
         """
         attempts = 0
         conflicts = 0
         # A plan sent in a PUT whose outcome we could not see (5xx, lost
-        # connection): if the re-read shows nothing left to do, it was applied.
+        # connection), or one that Neutron applied and another writer undid: if the
+        # re-read shows nothing left to do, our write is what put it there.
         unconfirmed = None
         while True:
             attempts += 1
@@ -185,14 +214,21 @@ class Cloud:
                 after.update(plan.changes)
                 return after, plan, attempts, conflicts
             try:
-                self.update_port(port['id'], plan.changes, revision=port.get('revision_number'))
+                written = self.update_port(port['id'], plan.changes, revision=port.get('revision_number'))
                 # Read back, after Neutron's first DB retry interval: another writer's
                 # PUT that Neutron retried internally can land on top of ours without
                 # its If-Match (see LOST_UPDATE).
                 self.sleep(self.settle_seconds)
                 current = self.get_port(port['id'])
                 if not plan_fn(current).changes:
-                    return current, plan, attempts, conflicts
+                    contended = conflicts > 0 or (
+                        current.get('revision_number') != (written or {}).get('revision_number'))
+                    if not contended:
+                        return current, plan, attempts, conflicts
+                    current, undone = self._watch_port(current, plan_fn)
+                    if not undone:
+                        return current, plan, attempts, conflicts
+                unconfirmed = plan
                 conflicts += 1
                 if attempts >= self.max_attempts:
                     raise PortsecError(

@@ -103,9 +103,12 @@ def test_conflict_rereads_replans_and_keeps_the_other_writers_pair():
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [other])})),
         ('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3)})),
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3, [other, ours_pair()])})),
+        # a conflict means other writers: one more read, which finds the port still
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3, [other, ours_pair()])})),
     ])
     cloud = Cloud(conn, sleep=lambda _s: None)
     _after, _plan, attempts, conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    assert conn.network.script == []
     second_put = conn.network.calls[2][2]
     assert second_put['headers'] == {'If-Match': 'revision_number=2'}
     assert second_put['json']['port']['allowed_address_pairs'] == [other, {'ip_address': '10.0.0.5'}]
@@ -120,12 +123,72 @@ def test_a_write_undone_right_after_is_read_back_and_applied_again():
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': clobbered})),
         ('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(4)})),
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(4, [ours_pair()])})),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(4, [ours_pair()])})),
     ])
     cloud = Cloud(conn, sleep=lambda _s: None)
     after, plan, attempts, conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
     assert (attempts, conflicts) == (2, 1)
     assert conn.network.calls[2][2]['headers'] == {'If-Match': 'revision_number=3'}
     assert plan.changed and after['revision_number'] == 4
+
+
+def test_a_lone_write_costs_one_read_back():
+    conn = FakeConn([
+        ('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours_pair()])})),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours_pair()])})),
+    ])
+    sleeps = []
+    cloud = Cloud(conn, sleep=sleeps.append)
+    cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    assert [call[0] for call in conn.network.calls] == ['PUT', 'GET']
+    assert sleeps == [cloud.settle_seconds]
+
+
+def test_a_write_undone_late_by_a_busy_port_is_applied_again():
+    # Another writer moved the revision past ours: the port is watched, and a stale
+    # retried transaction that lands seconds later is caught and undone.
+    other = {'ip_address': '10.0.0.9', 'mac_address': MAC}
+    conn = FakeConn([
+        ('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours_pair()])})),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3, [ours_pair(), other])})),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(4, [ours_pair(), other])})),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(5, [other])})),
+        ('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(6, [other, ours_pair()])})),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(6, [other, ours_pair()])})),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(6, [other, ours_pair()])})),
+    ])
+    cloud = Cloud(conn, sleep=lambda _s: None)
+    after, plan, attempts, conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    assert conn.network.script == []
+    assert conn.network.calls[4][2]['headers'] == {'If-Match': 'revision_number=5'}
+    assert (attempts, conflicts, after['revision_number']) == (2, 1, 6)
+    assert plan.changed
+
+
+def test_a_write_undone_then_restored_by_another_writer_still_counts_as_our_change():
+    other = {'ip_address': '10.0.0.9', 'mac_address': MAC}
+    conn = FakeConn([
+        ('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours_pair()])})),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3, [other])})),
+        ('PUT', '/ports/%s' % PORT_ID, neutron_error(412, 'RevisionNumberConstraintFailed', 'x')),
+        # another writer's list, read after our first write, put our pair back
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(4, [other, ours_pair()])})),
+    ])
+    cloud = Cloud(conn, sleep=lambda _s: None)
+    _after, plan, attempts, conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    assert (attempts, conflicts) == (3, 2)
+    assert plan.changed
+
+
+def test_watching_a_busy_port_is_bounded():
+    script = [('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours_pair()])}))]
+    script += [('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(r, [ours_pair()])}))
+               for r in range(3, 10)]
+    conn = FakeConn(script)
+    cloud = Cloud(conn, sleep=lambda _s: None, quiet_seconds=2.0, watch_seconds=6.0)
+    after, _plan, _attempts, _conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    # the read-back, then three watches of 2 s
+    assert len(conn.network.calls) == 5 and after['revision_number'] == 6
 
 
 def test_conflict_where_the_other_writer_did_our_change_ends_without_write():
@@ -336,6 +399,7 @@ def test_duplicate_pair_from_a_concurrent_commit_is_a_conflict():
                                                      'Request contains duplicate address pair')),
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [other])})),
         ('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3)})),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3, [other, ours_pair()])})),
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3, [other, ours_pair()])})),
     ])
     cloud = Cloud(conn, sleep=lambda _s: None)
