@@ -14,8 +14,9 @@ description:
     the guest's interfaces, addresses and routes).
   - Needs root (C(ip netns exec)). Put the plugin on the path with
     C(ANSIBLE_CONNECTION_PLUGINS=tests/cloud/plugins/connection).
-  - The namespace is C(ansible_netns) if set, else the namespace the local cloud recorded for a
-    server named like the host (C(tests/cloud/.state/guests/*.json)), so hosts that a playbook adds
+  - The namespace is C(ansible_netns) if that namespace exists, else the live namespace the local
+    cloud recorded for a server named like the host (or like its C(ansible_host) when a task is
+    delegated to it) (C(tests/cloud/.state/guests/*.json)), so hosts that a playbook adds
     with C(add_host) under the server's name (and a floating IP as C(ansible_host)) still reach
     the guest when the inventory gives their group C(ansible_connection=netns).
 options:
@@ -36,12 +37,21 @@ options:
       - name: PORTSEC_GUESTS_DIR
     vars:
       - name: portsec_guests_dir
+  wait_timeout:
+    description:
+      - Seconds to wait for the namespace to appear (Nova reports a server ACTIVE just before
+        the local cloud plugs its namespace), as an SSH connection waits for a booting VM.
+    type: int
+    default: 30
+    vars:
+      - name: ansible_netns_timeout
 """
 
 import glob
 import json
 import os
 import shlex
+import time
 
 from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.connection.local import Connection as LocalConnection
@@ -56,31 +66,58 @@ class Connection(LocalConnection):
     transport = 'netns'
 
     def _namespace(self):
-        ns = self.get_option('netns')
-        if ns:
-            return ns
-        name = self.get_option('host_name')
+        deadline = time.monotonic() + self.get_option('wait_timeout')
+        while True:
+            # ansible_netns first; if that namespace is gone (an inventory read before the
+            # server was deleted and booted again under the same name), the live record of a
+            # server of the host's name.
+            candidates = [self.get_option('netns')]
+            try:
+                candidates.append(self._find_namespace())
+                error = None
+            except AnsibleConnectionFailure as exc:
+                error = exc
+            for ns in candidates:
+                if ns and os.path.exists(os.path.join('/run/netns', ns)):
+                    return ns
+            if time.monotonic() >= deadline:
+                raise error or AnsibleConnectionFailure(
+                    'netns: no network namespace %s' % ' or '.join(ns for ns in candidates if ns))
+            time.sleep(0.5)
+
+    def _find_namespace(self):
+        # A task delegated to a guest sees the delegating host's inventory_hostname; its
+        # remote address is the delegated host's ansible_host, or else its name.
+        names = [name for name in (self.get_option('host_name'), self._play_context.remote_addr) if name]
         folder = self.get_option('guests_dir') or _DEFAULT_GUESTS
-        for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
+        records = []
+        for path in glob.glob(os.path.join(folder, '*.json')):
             try:
                 with open(path) as f:
-                    rec = json.load(f)
+                    records.append((os.path.getmtime(path), json.load(f)))
             except (OSError, ValueError):
                 continue
-            if name and rec.get('server_name') == name:
-                return rec['namespace']
+        # Newest first, live namespaces first: a server deleted and booted again under the
+        # same name may leave its old record for a moment.
+        records.sort(key=lambda item: (os.path.exists(os.path.join('/run/netns', item[1].get('namespace', ''))),
+                                       item[0]), reverse=True)
+        for name in names:
+            for _mtime, rec in records:
+                if rec.get('server_name') == name:
+                    return rec['namespace']
         raise AnsibleConnectionFailure(
             'netns: no namespace for host %s (set ansible_netns, or boot a server of that name '
-            'on the local cloud; records in %s)' % (name, folder))
+            'on the local cloud; records in %s)' % (' or '.join(names) or '?', folder))
 
     def exec_command(self, cmd, in_data=None, sudoable=True):
         ns = self._namespace()
-        if not os.path.exists(os.path.join('/run/netns', ns)):
-            raise AnsibleConnectionFailure('netns: no network namespace %s' % ns)
         if isinstance(cmd, (str, bytes)):
             if isinstance(cmd, bytes):
                 cmd = cmd.decode('utf-8', 'surrogateescape')
-            cmd = 'ip netns exec %s %s' % (shlex.quote(ns), cmd)
+            # The whole command line is a shell script (raw, or the module wrapper's
+            # `/bin/sh -c ...`): run all of it in the namespace, not just its first word,
+            # or `a; b` and `$(...)` would run partly in this machine's namespace.
+            cmd = 'ip netns exec %s /bin/sh -c %s' % (shlex.quote(ns), shlex.quote(cmd))
         else:
             cmd = ['ip', 'netns', 'exec', ns] + list(cmd)
         return super().exec_command(cmd, in_data=in_data, sudoable=sudoable)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 # Copyright: portsec.openstack contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Packet probes for the dataplane target, run inside a guest's network namespace.
+"""Packet probes for the dataplane targets, run inside a guest's network namespace.
 
   probe.py listen PORT[,PORT...] SECONDS      TCP listeners on all addresses, for SECONDS
   probe.py tcp SOURCE DESTINATION PORT [TIMEOUT]
