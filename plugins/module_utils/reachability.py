@@ -52,6 +52,8 @@ PASS = 'pass'
 FAIL = 'fail'
 SKIP = 'skip'
 UNKNOWN = 'unknown'
+# A remote-group rule that would match if OVN counted members' pair addresses.
+PAIR_NOT_MEMBER = 'pair-not-member'
 
 # Linux's default net.ipv4.ip_local_port_range: the client side of a TCP/UDP
 # connection, which a stateless reply rule has to admit.
@@ -272,12 +274,15 @@ def _protocol_matches(rule, packet):
 
 
 def _remote_members(group_id, ports, backend, ip):
-    """Is ip an address of a port in group_id? True, False or UNKNOWN.
+    """Is ip an address of a port in group_id? True, False or PAIR_NOT_MEMBER.
 
     ML2/OVS: members count with their fixed IPs and their pairs (neutron
     db/securitygroups_rpc_base.py, _select_ips_for_remote_group). OVN matches
-    the port group's address set ($pg_<id>_ip4, neutron acl.py acl_remote_group_id);
-    whether pair addresses are in it is not established, so the model says unknown.
+    the port group's address set ($pg_<id>_ip4, neutron acl.py acl_remote_group_id),
+    which northd fills from the members' Logical_Switch_Port addresses: the fixed
+    IPs only (ovn_client puts pairs in port_security, not in addresses). So under
+    OVN an address that a member holds only through a pair is not a member:
+    PAIR_NOT_MEMBER (measured with real packets by the dataplane_matrix target).
     """
     pair_only = False
     for port in ports:
@@ -292,7 +297,7 @@ def _remote_members(group_id, ports, backend, ip):
                 return True
             if backend == 'ovn' and pair_covers(pair.address, ip, 'ovn'):
                 pair_only = True
-    return UNKNOWN if pair_only else False
+    return PAIR_NOT_MEMBER if pair_only else False
 
 
 def _rule_matches(rule, packet, ports, address_groups, backend):
@@ -347,6 +352,7 @@ def evaluate_groups(port, packet, groups, ports, address_groups, backend):
                 ' IP traffic in both directions (OVN: the neutron_pg_drop port group).'
                 % _label(port), 'no security group')
     unknown = None
+    pair_rule = None
     missing = [gid for gid in group_ids if gid not in groups]
     for gid in group_ids:
         group = groups.get(gid)
@@ -361,27 +367,29 @@ def evaluate_groups(port, packet, groups, ports, address_groups, backend):
                         'rule %s in group %s' % (rule.get('id'), group.get('name') or gid))
             if match == UNKNOWN and unknown is None:
                 unknown = (group, rule)
+            if match == PAIR_NOT_MEMBER and pair_rule is None:
+                pair_rule = (group, rule)
     if unknown is not None:
         group, rule = unknown
-        code = ('%s_REMOTE_ADDRESS_GROUP_UNKNOWN' % prefix if rule.get('remote_address_group_id')
-                and rule['remote_address_group_id'] not in address_groups
-                else '%s_REMOTE_GROUP_PAIR_UNKNOWN' % prefix)
-        if code.endswith('PAIR_UNKNOWN'):
-            detail = ('Only rule %s of group %s could admit it (%s), and %s is a member of'
-                      ' group %s only through an allowed address pair: whether OVN counts'
-                      ' pair addresses in a remote group is not established.'
-                      % (rule.get('id'), group.get('name') or group.get('id'), describe_rule(rule),
-                         packet['remote_ip'], rule.get('remote_group_id')))
-        else:
-            detail = ('Only rule %s of group %s could admit it (%s), and that address group'
-                      ' was not visible.'
-                      % (rule.get('id'), group.get('name') or group.get('id'), describe_rule(rule)))
-        return (UNKNOWN, code, detail, 'rule %s in group %s' % (
+        detail = ('Only rule %s of group %s could admit it (%s), and that address group'
+                  ' was not visible.'
+                  % (rule.get('id'), group.get('name') or group.get('id'), describe_rule(rule)))
+        return (UNKNOWN, '%s_REMOTE_ADDRESS_GROUP_UNKNOWN' % prefix, detail, 'rule %s in group %s' % (
             rule.get('id'), group.get('name') or group.get('id')))
     if missing:
         return (UNKNOWN, '%s_GROUP_NOT_VISIBLE' % prefix,
                 'No visible rule of port %s admits it, and group(s) %s could not be read.'
                 % (_label(port), ', '.join(missing)), 'group %s' % missing[0])
+    if pair_rule is not None:
+        group, rule = pair_rule
+        return (FAIL, '%s_REMOTE_GROUP_PAIR_NOT_MEMBER' % prefix,
+                'Only rule %s of group %s could admit it (%s), and %s belongs to a member of'
+                ' remote group %s only through an allowed address pair. Under OVN a remote'
+                ' group matches its members\' fixed IPs only (the port group\'s address set),'
+                ' not their pairs: admit the pair\'s address with a remote_ip_prefix rule.'
+                % (rule.get('id'), group.get('name') or group.get('id'), describe_rule(rule),
+                   packet['remote_ip'], rule.get('remote_group_id')),
+                'rule %s in group %s' % (rule.get('id'), group.get('name') or group.get('id')))
     return (FAIL, '%s_NO_MATCHING_RULE' % prefix,
             'No %s rule of group(s) %s on port %s admits %s.'
             % (direction, _group_names(port, groups), _label(port), describe_packet(packet)),
@@ -790,11 +798,6 @@ def _assumptions(flow, src, dst, checks, backend):
     for check in checks:
         for sub in check.get('subchecks') or [check]:
             codes.add(sub['code'])
-    if any(code.endswith('REMOTE_GROUP_PAIR_UNKNOWN') for code in codes):
-        found.append({'code': 'OVN_REMOTE_GROUP_PAIRS',
-                      'detail': 'Under OVN, whether an allowed address pair of a remote group\'s'
-                                ' member counts as a member address is not established; the'
-                                ' verdict is unknown where only that decides it.'})
     if any('STATELESS' in code or code.startswith(('REPLY_EGRESS_RULE', 'REPLY_INGRESS_RULE'))
            for code in codes):
         found.append({'code': 'EPHEMERAL_PORTS',

@@ -162,9 +162,12 @@ options:
 notes:
   - "Not modelled, and listed in RV(assumptions): L3 routing and NAT between networks,
     the guests (addresses and routes configured, firewalls, listening services), and
-    backend quirks. Under ML2/OVN, whether a remote group's members count with their
-    allowed address pair addresses is not established: where only that decides, the
-    verdict is V(unknown) and says so."
+    backend quirks."
+  - "Remote groups: under ML2/OVS a member counts with its fixed IPs and its allowed address
+    pairs; under ML2/OVN with its fixed IPs only (the port group's address set), so a flow
+    that only a remote-group rule could admit, from an address the member holds through a
+    pair, is blocked with C(INGRESS_REMOTE_GROUP_PAIR_NOT_MEMBER). The local cloud's
+    C(dataplane_matrix) test checks this with real packets."
   - "Requests: each side costs one to three (a port by ID one, by name one list, a server
     its lookup plus one list of ports), then one list of the ports' security groups with
     their rules, one list of ports when a rule names a remote group, one list of address
@@ -263,7 +266,7 @@ checks:
     - "Each has C(stage), C(port) (C(id), C(name)), C(result) (pass, fail, skip, unknown),
       C(code) (stable, for example C(SRC_IP_NOT_AUTHORISED), C(SRC_PAIR_HOST_BITS),
       C(EGRESS_NO_GROUPS), C(DST_IP_NOT_AUTHORISED), C(DST_NOT_FILTERED_OVS),
-      C(INGRESS_NO_MATCHING_RULE), C(INGRESS_REMOTE_GROUP_PAIR_UNKNOWN),
+      C(INGRESS_NO_MATCHING_RULE), C(INGRESS_REMOTE_GROUP_PAIR_NOT_MEMBER),
       C(REPLY_EGRESS_STATELESS_NO_RULE), C(REPLY_UNFILTERED)), C(detail) and C(element) (the
       address, pair or rule that decided). C(reply_path) also has C(subchecks)."
   returned: success
@@ -288,7 +291,7 @@ suggestions:
                        "pairs": [{"ip_address": "10.10.10.11"}], "state": "present"}}}]
 assumptions:
   description: What the verdict takes for granted (C(code), C(detail)), for example
-    C(L3_NOT_MODELLED), C(GUEST_NOT_MODELLED), C(OVN_REMOTE_GROUP_PAIRS), C(EPHEMERAL_PORTS).
+    C(L3_NOT_MODELLED), C(GUEST_NOT_MODELLED), C(BACKEND), C(EPHEMERAL_PORTS).
   returned: success
   type: list
   elements: dict

@@ -516,33 +516,40 @@ def test_remote_group_pair_member_ovs_counts():
     assert result['verdict'] == 'allowed'
 
 
-def test_remote_group_pair_member_ovn_unknown():
-    # OVN: not established whether pairs are in $pg_<id>_ip4 -> unknown, said so.
+def test_remote_group_pair_member_ovn_is_not_a_member():
+    # OVN matches $pg_<id>_ip4, filled from the members' fixed IPs only: a pair address is
+    # not a member (measured with packets by the dataplane_matrix target).
     ports, groups = _remote_group_setup(('10.10.10.11',))
     result = run(flow(), ports, groups=groups)
-    assert result['verdict'] == 'unknown'
+    assert result['verdict'] == 'blocked'
     assert result['reachable'] is False
-    assert result['blocked_by'] is None
     got = check(result, 'destination_ingress_groups')
-    assert (got['result'], got['code']) == ('unknown', 'INGRESS_REMOTE_GROUP_PAIR_UNKNOWN')
-    assert 'OVN_REMOTE_GROUP_PAIRS' in [item['code'] for item in result['assumptions']]
-    # The suggestion removes the doubt with a prefix rule.
+    assert (got['result'], got['code']) == ('fail', 'INGRESS_REMOTE_GROUP_PAIR_NOT_MEMBER')
+    assert 'only through an allowed address pair' in got['detail']
+    assert result['blocked_by']['code'] == 'INGRESS_REMOTE_GROUP_PAIR_NOT_MEMBER'
+    # The suggestion admits the pair's address with a prefix rule.
     rule_task = result['suggestions'][0]['task']['openstack.cloud.security_group_rule']
     assert rule_task['remote_ip_prefix'] == '10.10.10.11/32'
 
 
-def test_remote_group_unknown_does_not_matter_when_another_rule_admits():
-    # The doubt only matters where it decides: a prefix rule admits it anyway.
+def test_remote_group_prefix_pair_member_ovn_is_not_a_member():
+    ports, groups = _remote_group_setup(('10.10.10.0/24',))
+    result = run(flow(), ports, groups=groups)
+    assert check(result, 'destination_ingress_groups')['code'] == 'INGRESS_REMOTE_GROUP_PAIR_NOT_MEMBER'
+
+
+def test_remote_group_pair_does_not_matter_when_another_rule_admits():
+    # A prefix rule admits it anyway.
     ports, groups = _remote_group_setup(('10.10.10.11',))
     groups[1]['security_group_rules'].append(rule('from-db-net', low=5432, high=5432,
                                                   prefix='10.10.10.0/24'))
     result = run(flow(), ports, groups=groups)
     assert result['verdict'] == 'allowed'
-    assert 'OVN_REMOTE_GROUP_PAIRS' not in [item['code'] for item in result['assumptions']]
+    assert check(result, 'destination_ingress_groups')['code'] == 'INGRESS_RULE_MATCH'
 
 
-def test_remote_group_unknown_does_not_matter_when_blocked_elsewhere():
-    # A fails at another stage: blocked wins over unknown.
+def test_remote_group_pair_blocked_first_elsewhere():
+    # B's own port security drops it before its groups are looked at.
     ports, groups = _remote_group_setup(('10.10.10.11',))
     ports[1]['allowed_address_pairs'] = []
     result = run(flow(), ports, groups=groups)
