@@ -41,7 +41,8 @@ $(addprefix test-,$(STAGES)): venv
 demo: venv sync
 	$(ROOT)/tests/cloud/cloud start
 	@$(ROOT)/tools/sync.sh >/dev/null
-	cd $(ROOT) && ansible-playbook playbooks/demo.yml -e @tests/integration/integration_config.yml
+	cd $(ROOT) && ANSIBLE_CONNECTION_PLUGINS=$(ROOT)/tests/cloud/plugins/connection \
+	  ansible-playbook -i tests/cloud/.state/guests.yml playbooks/demo.yml -e @tests/integration/integration_config.yml
 
 bench: venv sync
 	$(ROOT)/tests/cloud/cloud start
