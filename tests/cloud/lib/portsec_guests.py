@@ -288,6 +288,42 @@ def remove_all():
         return sorted(names)
 
 
+# The outside world: a namespace on the external network's bridge (br-ex, mapped to the
+# physical network of the external network `public`), with the public subnet's gateway
+# address. It stands for the Internet upstream of the routers: floating IPs are reached from
+# it through the OVN router on the gateway chassis, as from outside a real cloud.
+OUTSIDE_NS = 'psx-outside'
+OUTSIDE_DEV = 'psx-out'
+
+
+def plug_outside(bridge, address):
+    """Create (or keep) the outside namespace with `address` (CIDR) on a veth to `bridge`."""
+    with _Locked():
+        if not _ns_exists(OUTSIDE_NS):
+            _run(['ip', 'netns', 'add', OUTSIDE_NS])
+        host_end, ns_end = OUTSIDE_DEV + '0', OUTSIDE_DEV + '1'
+        if _run(['ip', 'link', 'show', host_end], check=False).returncode != 0:
+            _run(['ip', 'link', 'add', host_end, 'type', 'veth', 'peer', 'name', ns_end])
+            _run(['ip', 'link', 'set', ns_end, 'netns', OUTSIDE_NS])
+        _run(['ip', 'link', 'set', host_end, 'up'])
+        tx_checksum_off(host_end)
+        _vsctl('--may-exist', 'add-port', bridge, host_end)
+        inside = ['ip', 'netns', 'exec', OUTSIDE_NS]
+        _run(inside + ['ip', 'link', 'set', 'lo', 'up'])
+        _run(inside + ['ip', 'addr', 'replace', address, 'dev', ns_end])
+        _run(inside + ['ip', 'link', 'set', ns_end, 'up'])
+        _run(inside + [sys.executable, os.path.abspath(__file__), 'tx-off', ns_end])
+        return OUTSIDE_NS
+
+
+def remove_outside():
+    with _Locked():
+        _vsctl('--if-exists', 'del-port', OUTSIDE_DEV + '0', check=False)
+        _run(['ip', 'link', 'del', OUTSIDE_DEV + '0'], check=False)
+        if _ns_exists(OUTSIDE_NS):
+            _run(['ip', 'netns', 'del', OUTSIDE_NS], check=False)
+
+
 def main(argv):
     if len(argv) >= 6 and argv[0] == 'plug':
         print('%s %s' % plug(argv[1], argv[2], argv[3], argv[4], argv[5].split(','),
@@ -296,6 +332,8 @@ def main(argv):
         unplug(argv[1], argv[2])
     elif argv == ['list']:
         print(json.dumps(records(), indent=1))
+    elif len(argv) == 2 and argv[0] == 'tx-off':
+        tx_checksum_off(argv[1])
     elif argv == ['remove-all']:
         print(' '.join(remove_all()))
     elif argv == ['inventory']:
