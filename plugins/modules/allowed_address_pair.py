@@ -97,7 +97,9 @@ notes:
     discovery, one list of ports (two when O(ports) mixes names and IDs; one more to resolve
     O(port_filters.network) or O(port_filters.server) given by name), one list of security groups
     per project only for names (O(resolve_names) or diff mode); then one C(PUT) and one read-back
-    C(GET) per port that changes."
+    C(GET) per port that changes (one second after the write). When that read shows other
+    writers at work on the port, it is read again every two seconds until its revision holds
+    still (at most 12 s), and the change is re-applied if it was undone."
   - The number of pairs per port is limited by the server option C(max_allowed_address_pair)
     (10 by default), which clients cannot read; the module explains Neutron's refusal.
   - "Neutron's default policy lets only an admin or a member of the project that owns the

@@ -88,7 +88,9 @@ notes:
   - "In bulk mode the reads do not grow with the number of ports: Keystone 2, Neutron 1 version
     discovery, one list of ports (two when O(ports) mixes names and IDs; one more to resolve
     O(port_filters.network) or O(port_filters.server) given by name), one list of security groups
-    per project; then one C(PUT) and one read-back C(GET) per port that changes."
+    per project; then one C(PUT) and one read-back C(GET) per port that changes (one second after the write). When that read shows other
+    writers at work on the port, it is read again every two seconds until its revision holds
+    still (at most 12 s), and the change is re-applied if it was undone."
   - Replaces C(openstack port set --disable-port-security --no-security-group
     --no-allowed-address PORT), C(openstack port set --enable-port-security PORT) and
     C(openstack port set/unset --security-group GROUP PORT).
