@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Packet probes for the dataplane targets, run inside a guest's network namespace.
 
-  probe.py listen PORT[,PORT...] SECONDS      TCP listeners on all addresses, for SECONDS
+  probe.py listen PORT[,PORT...] SECONDS      TCP listeners on all addresses (IPv4 and IPv6), for SECONDS
   probe.py tcp SOURCE DESTINATION PORT [TIMEOUT]
       connect from SOURCE; prints `open` (handshake done, exit 0), `timeout` (dropped;
       exit 1), `refused` (RST: the packets passed but nothing listens; exit 3) or
@@ -20,9 +20,11 @@ import time
 def listen(ports, seconds):
     socks = []
     for port in ports:
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # every address of the namespace, IPv4 and IPv6 (a dual-stack socket)
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(('0.0.0.0', port))   # every address of the namespace
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.bind(('::', port))
         s.listen(16)
         socks.append(s)
     if os.fork():            # the parent returns once the sockets listen
@@ -45,7 +47,7 @@ def listen(ports, seconds):
 
 
 def tcp(source, destination, port, timeout):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(socket.AF_INET6 if ':' in destination else socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(timeout)
     try:
         s.bind((source, 0))
