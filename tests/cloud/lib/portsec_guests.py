@@ -288,6 +288,14 @@ def remove_all():
         return sorted(names)
 
 
+def ensure_inventory():
+    """Write the inventory now (with no hosts on a new cloud): playbooks started before the
+    first server (make demo) must find the group portsec_guests."""
+    with _Locked():
+        os.makedirs(GUESTS, exist_ok=True)
+        write_inventory()
+
+
 # The outside world: a namespace on the external network's bridge (br-ex, mapped to the
 # physical network of the external network `public`), with the public subnet's gateway
 # address. It stands for the Internet upstream of the routers: floating IPs are reached from
