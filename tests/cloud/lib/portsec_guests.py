@@ -311,16 +311,16 @@ def plug_outside(bridge, address):
             _run(['ip', 'netns', 'add', OUTSIDE_NS])
         host_end, ns_end = OUTSIDE_DEV + '0', OUTSIDE_DEV + '1'
         if _run(['ip', 'link', 'show', host_end], check=False).returncode != 0:
+            # as plug() does: offload off on both ends before one moves into the namespace
             _run(['ip', 'link', 'add', host_end, 'type', 'veth', 'peer', 'name', ns_end])
+            tx_checksum_off(ns_end)
+            tx_checksum_off(host_end)
             _run(['ip', 'link', 'set', ns_end, 'netns', OUTSIDE_NS])
         _run(['ip', 'link', 'set', host_end, 'up'])
-        tx_checksum_off(host_end)
         _vsctl('--may-exist', 'add-port', bridge, host_end)
-        inside = ['ip', 'netns', 'exec', OUTSIDE_NS]
-        _run(inside + ['ip', 'link', 'set', 'lo', 'up'])
-        _run(inside + ['ip', 'addr', 'replace', address, 'dev', ns_end])
-        _run(inside + ['ip', 'link', 'set', ns_end, 'up'])
-        _run(inside + [sys.executable, os.path.abspath(__file__), 'tx-off', ns_end])
+        _run(['ip', '-n', OUTSIDE_NS, 'link', 'set', 'lo', 'up'])
+        _run(['ip', '-n', OUTSIDE_NS, 'addr', 'replace', address, 'dev', ns_end])
+        _run(['ip', '-n', OUTSIDE_NS, 'link', 'set', ns_end, 'up'])
         return OUTSIDE_NS
 
 
@@ -340,8 +340,6 @@ def main(argv):
         unplug(argv[1], argv[2])
     elif argv == ['list']:
         print(json.dumps(records(), indent=1))
-    elif len(argv) == 2 and argv[0] == 'tx-off':
-        tx_checksum_off(argv[1])
     elif argv == ['remove-all']:
         print(' '.join(remove_all()))
     elif argv == ['inventory']:
