@@ -34,6 +34,26 @@ class StageFailed(Exception):
     """A stage ran and found a problem; the message is its summary line."""
 
 
+# Why each failed integration target failed (its first failed tasks), printed again after the
+# summary: a CI log is often read from its tail, and the reason would otherwise be thousands of
+# lines up.
+FAILURES: list[str] = []
+
+
+def failed_tasks(output: str, limit: int = 3, width: int = 700) -> list[str]:
+    """The last `limit` failed tasks of an ansible-playbook output: 'TASK [...] -> fatal: ...'.
+
+    The last ones, because failures a block rescued on purpose come before the one that ended the play.
+    """
+    found, task = [], ""
+    for line in output.splitlines():
+        if line.startswith("TASK ["):
+            task = line.rstrip("* ").strip()
+        elif re.match(r"^(fatal|failed): \[", line) and "...ignoring" not in line:
+            found.append(f"{task} -> {line.strip()}"[:width])
+    return found[-limit:]
+
+
 def run(cmd: list[str], cwd: pathlib.Path = ROOT, env: dict | None = None, check: bool = True, echo: bool = True) -> tuple[int, str]:
     """Run a command, echo its output as it comes (unless echo=False), and return (exit code, output)."""
     print(f"$ {' '.join(cmd)}" + (f"    (in {os.path.relpath(cwd, ROOT)})" if cwd != ROOT else ""), flush=True)
@@ -279,11 +299,19 @@ def stage_integration(args) -> str:
         if "All targets skipped" in out:  # an alias (disabled, unsupported, ...) excluded it: nothing ran
             code = code or 1
         (passed if code == 0 else failed).append(target)
+        if code != 0:
+            reasons = failed_tasks(out) or [last_line(out)]
+            FAILURES.append(f"{target} ({time.monotonic() - started:.0f}s):")
+            FAILURES.extend(f"  {reason}" for reason in reasons)
         print(f"--- integration target {target}: {'ok' if code == 0 else 'FAILED'} in {time.monotonic() - started:.0f}s", flush=True)
     summary = f"{len(passed)} targets passed, {len(failed)} failed" + (f" ({', '.join(failed)})" if failed else "")
     if disabled:
         summary += f", {len(disabled)} disabled ({', '.join(disabled)})"
     if failed:
+        # What the cloud looked like after the failures: a stopped service explains many at once.
+        _, status = run([str(cloud), "status"], check=False, echo=False)
+        FAILURES.append("local cloud after the run: " + "; ".join(
+            line.strip() for line in status.splitlines() if re.search(r"processes running| stopped$", line)))
         raise StageFailed(summary)
     return summary
 
@@ -347,6 +375,9 @@ def main() -> int:
         print(f"{'PASS' if ok else 'FAIL'}  {name:<13} {elapsed:6.0f}s  {summary}")
     print(f"total {total:.0f}s ({total / 60:.1f} min)")
     failed = sum(1 for r in results if not r[1])
+    if FAILURES:
+        print("\n===== why the integration targets failed (last failed tasks) =====")
+        print("\n".join(FAILURES))
     print(f"stages: {len(results) - failed} passed, {failed} failed")
     return 1 if failed else 0
 
