@@ -260,6 +260,20 @@ def compare_trees(left: pathlib.Path, right: pathlib.Path) -> list[str]:
     return differ
 
 
+def cloud_errors(log_dir: pathlib.Path, per_log: int = 2, width: int = 300) -> list[str]:
+    """The last ERROR/CRITICAL lines (or OVS |ERR|/|EMER|) of each local cloud log, shortened."""
+    found = []
+    for log in sorted(log_dir.glob("*.log")):
+        try:
+            lines = log.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        errors = [line.strip() for line in lines if re.search(r" (ERROR|CRITICAL) |\|(ERR|EMER)\|", line)
+                  and "Could not load 'oslo_cache.memcache_pool'" not in line]  # harmless at every start
+        found.extend(f"  {log.stem}: {line[:width]}" for line in errors[-per_log:])
+    return (["errors in the local cloud's logs (last of each):"] + found) if found else []
+
+
 def stage_integration(args) -> str:
     """Start the local cloud once, then run every target (or --target) with ansible-test integration."""
     targets_dir = ROOT / "tests" / "integration" / "targets"
@@ -312,6 +326,7 @@ def stage_integration(args) -> str:
         _, status = run([str(cloud), "status"], check=False, echo=False)
         FAILURES.append("local cloud after the run: " + "; ".join(
             line.strip() for line in status.splitlines() if re.search(r"processes running| stopped$", line)))
+        FAILURES.extend(cloud_errors(ROOT / "tests" / "cloud" / ".state" / "log"))
         raise StageFailed(summary)
     return summary
 
