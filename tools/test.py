@@ -323,7 +323,7 @@ def stage_integration(args) -> str:
         summary += f", {len(disabled)} disabled ({', '.join(disabled)})"
     if failed:
         # What the cloud looked like after the failures: a stopped service explains many at once.
-        _, status = run([str(cloud), "status"], check=False, echo=False)
+        status = run([str(cloud), "status"], check=False, echo=False)[1]
         FAILURES.append("local cloud after the run: " + "; ".join(
             line.strip() for line in status.splitlines() if re.search(r"processes running| stopped$", line)))
         FAILURES.extend(cloud_errors(ROOT / "tests" / "cloud" / ".state" / "log"))
