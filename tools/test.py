@@ -38,6 +38,7 @@ class StageFailed(Exception):
 # summary: a CI log is often read from its tail, and the reason would otherwise be thousands of
 # lines up.
 FAILURES: list[str] = []
+CLOUD_NOTES: list[str] = []  # the local cloud's state: printed before FAILURES, which end the log
 
 
 def failed_tasks(output: str, limit: int = 3, width: int = 700) -> list[str]:
@@ -260,7 +261,7 @@ def compare_trees(left: pathlib.Path, right: pathlib.Path) -> list[str]:
     return differ
 
 
-def cloud_errors(log_dir: pathlib.Path, per_log: int = 2, width: int = 300) -> list[str]:
+def cloud_errors(log_dir: pathlib.Path, per_log: int = 1, width: int = 240) -> list[str]:
     """The last ERROR/CRITICAL lines (or OVS |ERR|/|EMER|) of each local cloud log, shortened."""
     found = []
     for log in sorted(log_dir.glob("*.log")):
@@ -268,10 +269,26 @@ def cloud_errors(log_dir: pathlib.Path, per_log: int = 2, width: int = 300) -> l
             lines = log.read_text(errors="replace").splitlines()
         except OSError:
             continue
-        errors = [line.strip() for line in lines if re.search(r" (ERROR|CRITICAL) |\|(ERR|EMER)\|", line)
-                  and "Could not load 'oslo_cache.memcache_pool'" not in line]  # harmless at every start
+        # an OpenStack error line with a message (not a traceback's frame or blank tail), or OVS's
+        errors = [line.strip() for line in lines
+                  if (re.search(r" (ERROR|CRITICAL) \S+ \S", line) or re.search(r"\|(ERR|EMER)\|", line))
+                  and not re.search(r"Traceback \(most recent call last\)|Could not load 'oslo_cache.memcache_pool'", line)]
         found.extend(f"  {log.stem}: {line[:width]}" for line in errors[-per_log:])
     return (["errors in the local cloud's logs (last of each):"] + found) if found else []
+
+
+def revive_cloud(cloud: pathlib.Path, target: str) -> None:
+    """Before a target: if a process of the local cloud has stopped (a daemon that crashed in
+    an earlier target), say so, keep it for the end of the log, and start it again, so that
+    one crash of the test bed is reported once rather than failing every target after it."""
+    code, status = run([str(cloud), "status"], check=False, echo=False)
+    if code == 0:
+        return
+    stopped = [line.split()[0] for line in status.splitlines() if line.strip().endswith(" stopped")]
+    note = f"before {target}: local cloud process(es) stopped: {', '.join(stopped) or status.strip()[-200:]}; started again"
+    print(f"--- {note}", flush=True)
+    CLOUD_NOTES.append(note)
+    run([str(cloud), "start"], check=False)
 
 
 def stage_integration(args) -> str:
@@ -303,6 +320,7 @@ def stage_integration(args) -> str:
             disabled.append(target)
             continue
         print(f"--- integration target {target}", flush=True)
+        revive_cloud(cloud, target)
         started = time.monotonic()
         # ansible-test hands tests/integration/integration_config.yml to each target as vars_files.
         code, out = run(
@@ -324,9 +342,9 @@ def stage_integration(args) -> str:
     if failed:
         # What the cloud looked like after the failures: a stopped service explains many at once.
         status = run([str(cloud), "status"], check=False, echo=False)[1]
-        FAILURES.append("local cloud after the run: " + "; ".join(
+        CLOUD_NOTES.append("local cloud after the run: " + "; ".join(
             line.strip() for line in status.splitlines() if re.search(r"processes running| stopped$", line)))
-        FAILURES.extend(cloud_errors(ROOT / "tests" / "cloud" / ".state" / "log"))
+        CLOUD_NOTES.extend(cloud_errors(ROOT / "tests" / "cloud" / ".state" / "log"))
         raise StageFailed(summary)
     return summary
 
@@ -390,9 +408,9 @@ def main() -> int:
         print(f"{'PASS' if ok else 'FAIL'}  {name:<13} {elapsed:6.0f}s  {summary}")
     print(f"total {total:.0f}s ({total / 60:.1f} min)")
     failed = sum(1 for r in results if not r[1])
-    if FAILURES:
-        print("\n===== why the integration targets failed (last failed tasks) =====")
-        print("\n".join(FAILURES))
+    if CLOUD_NOTES or FAILURES:
+        print("\n===== integration notes: the local cloud, then each failed target's last failed tasks =====")
+        print("\n".join(CLOUD_NOTES + FAILURES))
     print(f"stages: {len(results) - failed} passed, {failed} failed")
     return 1 if failed else 0
 
