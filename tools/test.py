@@ -34,7 +34,7 @@ class StageFailed(Exception):
     """A stage ran and found a problem; the message is its summary line."""
 
 
-# Why each failed integration target failed (its first failed tasks), printed again after the
+# Why each failed integration target failed (its last failed tasks), printed again after the
 # summary: a CI log is often read from its tail, and the reason would otherwise be thousands of
 # lines up.
 FAILURES: list[str] = []
@@ -277,15 +277,22 @@ def cloud_errors(log_dir: pathlib.Path, per_log: int = 1, width: int = 240) -> l
     return (["errors in the local cloud's logs (last of each):"] + found) if found else []
 
 
+def stopped_processes(cloud: pathlib.Path) -> tuple[list[str], str]:
+    """`cloud status` read once: the names of the stopped processes, and its 'N/M processes running' line."""
+    status = run([str(cloud), "status"], check=False, echo=False)[1]
+    stopped = [line.split()[0] for line in status.splitlines() if line.strip().endswith(" stopped")]
+    count = last_line(status, "processes running")
+    return stopped, count
+
+
 def revive_cloud(cloud: pathlib.Path, target: str) -> None:
     """Before a target: if a process of the local cloud has stopped (a daemon that crashed in
     an earlier target), say so, keep it for the end of the log, and start it again, so that
     one crash of the test bed is reported once rather than failing every target after it."""
-    code, status = run([str(cloud), "status"], check=False, echo=False)
-    if code == 0:
+    stopped, count = stopped_processes(cloud)
+    if not stopped:
         return
-    stopped = [line.split()[0] for line in status.splitlines() if line.strip().endswith(" stopped")]
-    note = f"before {target}: local cloud process(es) stopped: {', '.join(stopped) or status.strip()[-200:]}; started again"
+    note = f"before {target}: local cloud process(es) stopped: {', '.join(stopped)} ({count}); started again"
     print(f"--- {note}", flush=True)
     CLOUD_NOTES.append(note)
     run([str(cloud), "start"], check=False)
@@ -341,9 +348,8 @@ def stage_integration(args) -> str:
         summary += f", {len(disabled)} disabled ({', '.join(disabled)})"
     if failed:
         # What the cloud looked like after the failures: a stopped service explains many at once.
-        status = run([str(cloud), "status"], check=False, echo=False)[1]
-        CLOUD_NOTES.append("local cloud after the run: " + "; ".join(
-            line.strip() for line in status.splitlines() if re.search(r"processes running| stopped$", line)))
+        stopped, count = stopped_processes(cloud)
+        CLOUD_NOTES.append(f"local cloud after the run: {count}" + (f"; stopped: {', '.join(stopped)}" if stopped else ""))
         CLOUD_NOTES.extend(cloud_errors(ROOT / "tests" / "cloud" / ".state" / "log"))
         raise StageFailed(summary)
     return summary
