@@ -21,12 +21,16 @@ export PATH := $(VENV)/bin:$(PATH)
 export LANG ?= C.UTF-8
 export ANSIBLE_FORCE_COLOR ?= false
 
-.PHONY: help venv sync test $(addprefix test-,$(STAGES)) demo docs bench lock clean
+.PHONY: help prereqs venv sync test $(addprefix test-,$(STAGES)) demo docs bench lock clean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
 
-venv:
+# Debian packages a new machine may lack (rsync, shellcheck, python3-venv): installed on first use.
+prereqs:
+	@$(ROOT)/tools/prereqs.sh
+
+venv: prereqs
 	@$(ROOT)/tools/venv.sh >/dev/null
 
 sync:

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install the Debian packages that `make demo` and `make test` need and a new Debian 12 machine
+# may lack: rsync (tools/sync.sh), shellcheck (without it ansible-test skips its shellcheck
+# sanity test, so a developer's run and CI's differ) and python3-venv (the local cloud's venv is
+# built with Debian's python3.11). The local cloud installs its own packages (Open vSwitch, OVN,
+# RabbitMQ, PostgreSQL) on its first start. A no-op when everything is there.
+set -euo pipefail
+
+missing=()
+command -v rsync >/dev/null 2>&1 || missing+=(rsync)
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+command -v git >/dev/null 2>&1 || missing+=(git)
+if [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  missing+=(python3-venv)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "prereqs.sh: these Debian packages are missing: ${missing[*]}; run as root, or install them: apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "prereqs.sh: installing Debian packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+for tool in "${missing[@]}"; do
+  case $tool in
+    python3-venv) /usr/bin/python3 -c 'import ensurepip, venv' ;;
+    *) command -v "$tool" >/dev/null ;;
+  esac || { echo "prereqs.sh: $tool is still missing after apt-get install" >&2; exit 1; }
+done
