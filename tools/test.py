@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import json
 import os
 import pathlib
 import re
@@ -39,6 +40,7 @@ class StageFailed(Exception):
 # lines up.
 FAILURES: list[str] = []
 CLOUD_NOTES: list[str] = []  # the local cloud's state: printed before FAILURES, which end the log
+CRASHES: list[str] = []  # test-bed processes that died or restarted during a target
 
 
 def failed_tasks(output: str, limit: int = 3, width: int = 700) -> list[str]:
@@ -279,16 +281,54 @@ def cloud_errors(log_dir: pathlib.Path, per_log: int = 1, width: int = 240) -> l
 
 def stopped_processes(cloud: pathlib.Path) -> tuple[list[str], str]:
     """`cloud status` read once: the names of the stopped processes, and its 'N/M processes running' line."""
-    status = run([str(cloud), "status"], check=False, echo=False)[1]
-    stopped = [line.split()[0] for line in status.splitlines() if line.strip().endswith(" stopped")]
-    count = last_line(status, "processes running")
-    return stopped, count
+    state = cloud_state(cloud)
+    if state is None:
+        return ["(cloud status --json gave no answer)"], "processes running: unknown"
+    stopped = [name for name, proc in state["processes"].items() if not proc["running"]]
+    return stopped, f"{state['running']}/{state['total']} processes running"
+
+
+def cloud_state(cloud: pathlib.Path) -> dict | None:
+    """`cloud status --json`: per process running, pid, restarts (by its monitor), last_restart."""
+    out = subprocess.run([str(cloud), "status", "--json"], capture_output=True, text=True, check=False).stdout
+    try:
+        return json.loads(out)
+    except ValueError:
+        return None
+
+
+def last_log_line(log_dir: pathlib.Path, name: str) -> str:
+    """The last error line of a process's log, or its last line."""
+    try:
+        lines = [line.strip() for line in (log_dir / f"{name}.log").read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "(no log)"
+    errors = [line for line in lines if re.search(r" (ERROR|CRITICAL) \S+ \S|\|(ERR|EMER|WARN)\|", line)]
+    return ((errors or lines or ["(empty log)"])[-1])[:240]
+
+
+def crashes_between(before: dict | None, after: dict | None, log_dir: pathlib.Path) -> list[str]:
+    """The test-bed processes that died, or that their monitor restarted (a crash signal), between
+    two `cloud status --json` readings: one line each, with its log line."""
+    if before is None or after is None:
+        return ["the local cloud's status could not be read (cloud status --json)"]
+    found = []
+    for name, now in after["processes"].items():
+        was = before["processes"].get(name, {})
+        if was.get("running") and not now["running"]:
+            found.append(f"{name} stopped: {last_log_line(log_dir, name)}")
+            continue
+        same_monitor = was.get("pid") == now["pid"]
+        new_restarts = now["restarts"] - (was.get("restarts", 0) if same_monitor else 0)
+        if new_restarts > 0:
+            found.append(f"{name} crashed and its monitor restarted it ({new_restarts}x): {now['last_restart']}")
+    return found
 
 
 def revive_cloud(cloud: pathlib.Path, target: str) -> None:
-    """Before a target: if a process of the local cloud has stopped (a daemon that crashed in
-    an earlier target), say so, keep it for the end of the log, and start it again, so that
-    one crash of the test bed is reported once rather than failing every target after it."""
+    """Before a target: if a process of the local cloud has stopped, say so, keep it for the end of
+    the log, and make the cloud whole again (cloud start), so that one crash of the test bed is
+    reported once rather than failing every target after it."""
     stopped, count = stopped_processes(cloud)
     if not stopped:
         return
@@ -318,6 +358,7 @@ def stage_integration(args) -> str:
     if not (ROOT / CONFIG).is_file():
         raise StageFailed(f"the local cloud did not write {CONFIG}")
     sync()  # brings the fresh integration_config.yml into the build tree
+    log_dir = ROOT / "tests" / "cloud" / ".state" / "log"
     passed, failed, disabled = [], [], []
     for target in targets:
         aliases = targets_dir / target / "aliases"
@@ -329,14 +370,22 @@ def stage_integration(args) -> str:
         print(f"--- integration target {target}", flush=True)
         revive_cloud(cloud, target)
         started = time.monotonic()
-        # ansible-test hands tests/integration/integration_config.yml to each target as vars_files.
-        code, out = run(
-            ["ansible-test", "integration", "--local", "--color", "no", "-v", "--allow-destructive"]
-            + (["--allow-disabled"] if args.target else []) + [target],
-            cwd=TREE, check=False,
-        )
-        if "All targets skipped" in out:  # an alias (disabled, unsupported, ...) excluded it: nothing ran
-            code = code or 1
+        for attempt in (1, 2):
+            # Each test-bed daemon's liveness and restart count before and after the target: a
+            # crash during it is named and counted, the cloud made whole, and the target run once
+            # more (a result taken while the test bed was broken is no evidence either way).
+            before = cloud_state(cloud)
+            code, out = run_target(target, args)
+            crashed = crashes_between(before, cloud_state(cloud), log_dir)
+            if not crashed:
+                break
+            for line in crashed:
+                CRASHES.append(f"during {target} (run {attempt}): {line}")
+                print(f"--- CRASH during {target}: {line}", flush=True)
+            code = code or 1  # a second crash leaves the target failed
+            run([str(cloud), "start"], check=False)
+            if attempt == 1:
+                print(f"--- integration target {target}: the local cloud is whole again; running the target once more", flush=True)
         (passed if code == 0 else failed).append(target)
         if code != 0:
             reasons = failed_tasks(out) or [last_line(out)]
@@ -344,15 +393,29 @@ def stage_integration(args) -> str:
             FAILURES.extend(f"  {reason}" for reason in reasons)
         print(f"--- integration target {target}: {'ok' if code == 0 else 'FAILED'} in {time.monotonic() - started:.0f}s", flush=True)
     summary = f"{len(passed)} targets passed, {len(failed)} failed" + (f" ({', '.join(failed)})" if failed else "")
+    summary += f", crashes: {len(CRASHES)}"
     if disabled:
         summary += f", {len(disabled)} disabled ({', '.join(disabled)})"
     if failed:
         # What the cloud looked like after the failures: a stopped service explains many at once.
         stopped, count = stopped_processes(cloud)
         CLOUD_NOTES.append(f"local cloud after the run: {count}" + (f"; stopped: {', '.join(stopped)}" if stopped else ""))
-        CLOUD_NOTES.extend(cloud_errors(ROOT / "tests" / "cloud" / ".state" / "log"))
+        CLOUD_NOTES.extend(cloud_errors(log_dir))
         raise StageFailed(summary)
     return summary
+
+
+def run_target(target: str, args) -> tuple[int, str]:
+    """One ansible-test integration target; ansible-test hands tests/integration/integration_config.yml
+    to it as vars_files."""
+    code, out = run(
+        ["ansible-test", "integration", "--local", "--color", "no", "-v", "--allow-destructive"]
+        + (["--allow-disabled"] if args.target else []) + [target],
+        cwd=TREE, check=False,
+    )
+    if "All targets skipped" in out:  # an alias (disabled, unsupported, ...) excluded it: nothing ran
+        code = code or 1
+    return code, out
 
 
 STAGES = {
@@ -414,9 +477,11 @@ def main() -> int:
         print(f"{'PASS' if ok else 'FAIL'}  {name:<13} {elapsed:6.0f}s  {summary}")
     print(f"total {total:.0f}s ({total / 60:.1f} min)")
     failed = sum(1 for r in results if not r[1])
-    if CLOUD_NOTES or FAILURES:
+    if CLOUD_NOTES or FAILURES or CRASHES:
         print("\n===== integration notes: the local cloud, then each failed target's last failed tasks =====")
-        print("\n".join(CLOUD_NOTES + FAILURES))
+        print("\n".join(CLOUD_NOTES + [f"crash {line}" for line in CRASHES] + FAILURES))
+    if any(name == "integration" for name, *_ in results):
+        print(f"crashes: {len(CRASHES)}" + "".join(f"\n  {line}" for line in CRASHES))
     print(f"stages: {len(results) - failed} passed, {failed} failed")
     return 1 if failed else 0
 
