@@ -480,7 +480,7 @@ def main() -> int:
     if CLOUD_NOTES or FAILURES or CRASHES:
         print("\n===== integration notes: the local cloud, then each failed target's last failed tasks =====")
         print("\n".join(CLOUD_NOTES + [f"crash {line}" for line in CRASHES] + FAILURES))
-    if any(name == "integration" for name, *_ in results):
+    if any(result[0] == "integration" for result in results):
         print(f"crashes: {len(CRASHES)}" + "".join(f"\n  {line}" for line in CRASHES))
     print(f"stages: {len(results) - failed} passed, {failed} failed")
     return 1 if failed else 0
