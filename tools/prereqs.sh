@@ -10,7 +10,10 @@ missing=()
 command -v rsync >/dev/null 2>&1 || missing+=(rsync)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v git >/dev/null 2>&1 || missing+=(git)
-if [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+# Debian's python3 (3.11) with venv: the local cloud's services are pinned for Python 3.11.
+if [ ! -x /usr/bin/python3.11 ]; then
+  missing+=(python3 python3-venv)
+elif ! /usr/bin/python3.11 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   missing+=(python3-venv)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
@@ -25,7 +28,8 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 for tool in "${missing[@]}"; do
   case $tool in
-    python3-venv) /usr/bin/python3 -c 'import ensurepip, venv' ;;
+    python3-venv) /usr/bin/python3.11 -c 'import ensurepip, venv' ;;
+    python3) [ -x /usr/bin/python3.11 ] ;;
     *) command -v "$tool" >/dev/null ;;
   esac || { echo "prereqs.sh: $tool is still missing after apt-get install" >&2; exit 1; }
 done
