@@ -1,0 +1,85 @@
+"""The test bed's crash accounting: the restart lines of an OVS/OVN monitor (tests/cloud/cloud) and the
+crashes that `make test` counts between two `cloud status --json` readings (tools/test.py).
+
+The expected lines are OVS's own format (lib/daemon-unix.c, monitor_daemon): "%d crashes: pid %lu died,
+%s" then ", restarting" after a crash signal, "pid %lu died, %s, exiting" after any other end.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import pathlib
+
+import pytest
+
+COLLECTION = pathlib.Path(__file__).resolve().parents[2]
+
+
+def load(name: str, path: pathlib.Path):
+    loader = importlib.machinery.SourceFileLoader(name, str(path))
+    spec = importlib.util.spec_from_loader(name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def cloud():
+    path = COLLECTION / "tests" / "cloud" / "cloud"
+    if not path.is_file():
+        pytest.skip("tests/cloud/cloud is not in this tree")
+    return load("portsec_cloud_script", path)
+
+
+@pytest.fixture(scope="module")
+def runner():
+    path = COLLECTION / "tools" / "test.py"
+    if not path.is_file():
+        pytest.skip("tools/test.py is not in this tree")
+    return load("portsec_test_runner", path)
+
+
+CRASH = "2026-12-01T21:55:03.171Z|00006|daemon_unix(monitor)|ERR|1 crashes: pid 8866 died, killed (Segmentation fault), restarting"
+WAIT = "2026-12-01T21:55:04.171Z|00008|daemon_unix(monitor)|WARN|2 crashes: pid 9530 died, killed (Aborted), waiting until 10 seconds since last restart"
+EXIT = "2026-12-01T21:55:14.047Z|00010|daemon_unix(monitor)|INFO|pid 9530 died, killed (Killed), exiting"
+
+
+def test_monitor_restart_lines_count_and_others_do_not(cloud, tmp_path, monkeypatch):
+    monkeypatch.setattr(cloud, "LOG", str(tmp_path))
+    log = tmp_path / "ovn-controller.log"
+    log.write_text("\n".join([
+        "==== 2026-12-01 21:00:00 start: ovn-controller --monitor",
+        CRASH.replace("21:55", "21:01"),                     # before the last start: not counted
+        "==== 2026-12-01 21:50:00 start: ovn-controller --monitor",
+        "2026-12-01T21:50:01.000Z|00001|vlog|INFO|opened log file",
+        CRASH, WAIT, EXIT, "",
+    ]))
+    assert cloud.restarts("ovn-controller") == (1, CRASH)
+    assert cloud.restarts("nova-api") == (0, "")             # not a monitored daemon
+
+
+def proc(running=True, pid=10, restarts=0, last=""):
+    return {"running": running, "pid": pid, "restarts": restarts, "last_restart": last}
+
+
+def test_crashes_between_names_deaths_and_monitor_restarts(runner, tmp_path):
+    (tmp_path / "nova-compute.log").write_text("x INFO nova started\n2026 1 ERROR nova.compute boom here\n")
+    before = {"processes": {"ovn-controller": proc(), "nova-compute": proc(pid=20), "keystone": proc(pid=30),
+                            "ovn-northd": proc(pid=40, restarts=1, last="old")}}
+    after = {"processes": {"ovn-controller": proc(restarts=1, last=CRASH), "nova-compute": proc(running=False, pid=20),
+                           "keystone": proc(pid=31),                       # restarted on purpose: not a crash
+                           "ovn-northd": proc(pid=40, restarts=1, last="old")}}
+    found = runner.crashes_between(before, after, tmp_path)
+    assert found == [
+        f"ovn-controller crashed and its monitor restarted it (1x): {CRASH}",
+        "nova-compute stopped: 2026 1 ERROR nova.compute boom here",
+    ]
+
+
+def test_a_new_monitor_counts_all_its_restarts(runner, tmp_path):
+    before = {"processes": {"ovs-vswitchd": proc(pid=50, restarts=3)}}
+    after = {"processes": {"ovs-vswitchd": proc(pid=51, restarts=1, last=CRASH)}}
+    assert runner.crashes_between(before, after, tmp_path) == [f"ovs-vswitchd crashed and its monitor restarted it (1x): {CRASH}"]
+    assert runner.crashes_between(after, after, tmp_path) == []
+    assert runner.crashes_between(None, after, tmp_path) == ["the local cloud's status could not be read (cloud status --json)"]
