@@ -47,15 +47,18 @@ EXIT = "2026-12-01T21:55:14.047Z|00010|daemon_unix(monitor)|INFO|pid 9530 died, 
 
 def test_monitor_restart_lines_count_and_others_do_not(cloud, tmp_path, monkeypatch):
     monkeypatch.setattr(cloud, "LOG", str(tmp_path))
-    log = tmp_path / "ovn-controller.log"
-    log.write_text("\n".join([
-        "==== 2026-12-01 21:00:00 start: ovn-controller --monitor",
-        CRASH.replace("21:55", "21:01"),                     # before the last start: not counted
+    monkeypatch.setattr(cloud, "RUN", str(tmp_path))
+    earlier = "\n".join(["==== 2026-12-01 21:00:00 start: ovn-controller --monitor",
+                         CRASH.replace("21:55", "21:01"), ""])     # before the last start: not counted
+    (tmp_path / "ovn-controller.log").write_text(earlier + "\n".join([
         "==== 2026-12-01 21:50:00 start: ovn-controller --monitor",
         "2026-12-01T21:50:01.000Z|00001|vlog|INFO|opened log file",
         CRASH, WAIT, EXIT, "",
     ]))
+    (tmp_path / "ovn-controller.pid").write_text(f"4242 1234 {len(earlier)}\n")   # spawn(): pid, start time, log offset
     assert cloud.restarts("ovn-controller") == (1, CRASH)
+    (tmp_path / "ovn-controller.pid").write_text("4242 1234\n")                   # no offset: the whole log
+    assert cloud.restarts("ovn-controller")[0] == 2
     assert cloud.restarts("nova-api") == (0, "")             # not a monitored daemon
 
 
