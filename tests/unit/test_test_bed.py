@@ -1,4 +1,4 @@
-"""The test bed's crash accounting: the restart lines of an OVS/OVN monitor (tests/cloud/cloud) and the
+"""(Not shipped: galaxy.yml build_ignore.) The test bed's crash accounting: the restart lines of an OVS/OVN monitor (tests/cloud/cloud) and the
 crashes that `make test` counts between two `cloud status --json` readings (tools/test.py).
 
 The expected lines are OVS's own format (lib/daemon-unix.c, monitor_daemon): "%d crashes: pid %lu died,
