@@ -8,10 +8,19 @@
       connect from SOURCE; prints `open` (handshake done, exit 0), `timeout` (dropped;
       exit 1), `refused` (RST: the packets passed but nothing listens; exit 3) or
       `error ...` (the probe could not run, e.g. SOURCE is not an address here; exit 2)
+  probe.py batch FLOWS_JSON [--retries N]
+      run from the host: send every flow at once, each in its namespace, so that the drops
+      wait their timeout together. FLOWS_JSON is a list of {"ns", "protocol": "tcp"|"icmp",
+      "src", "dst", "port" (tcp), "timeout" (s, 2), "expect" (optional: 0 pass | 1 dropped)}.
+      A flow whose exit code is not its "expect" is sent again, at most N times (0 by default),
+      1 s apart; its "attempts" say so. Prints one JSON list, in order: {"rc", "out",
+      "attempts", "seconds"}; exit 0 when every flow could be sent (2 on bad input).
 """
 
+import json
 import os
 import select
+import subprocess
 import socket
 import sys
 import time
@@ -68,7 +77,56 @@ def tcp(source, destination, port, timeout):
         s.close()
 
 
+def flow_command(flow):
+    """The command that sends one flow from the host, inside the flow's namespace."""
+    timeout = float(flow.get('timeout', 2))
+    if flow['protocol'] == 'icmp':
+        inner = ['ping', '-n', '-q', '-c', '1', '-W', '%d' % max(1, round(timeout)), '-I', flow['src'], flow['dst']]
+    elif flow['protocol'] == 'tcp':
+        inner = [sys.executable, os.path.abspath(__file__), 'tcp', flow['src'], flow['dst'], str(int(flow['port'])), str(timeout)]
+    else:
+        raise ValueError('protocol must be tcp or icmp, not %r' % flow['protocol'])
+    return ['ip', 'netns', 'exec', flow['ns']] + inner
+
+
+def batch(flows, retries):
+    """Send every flow at once; resend (at most `retries` times) those whose rc is not their expect."""
+    results = [{'rc': None, 'out': '', 'attempts': 0, 'seconds': 0.0} for _ in flows]
+    pending = list(range(len(flows)))
+    for attempt in range(retries + 1):
+        if attempt:
+            time.sleep(1)
+        started = time.monotonic()
+        procs = {i: subprocess.Popen(flow_command(flows[i]), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, text=True) for i in pending}
+        for i, proc in procs.items():
+            out = proc.communicate()[0]
+            results[i].update(rc=proc.returncode, out=out.strip()[-300:], attempts=attempt + 1,
+                              seconds=round(time.monotonic() - started, 2))
+        pending = [i for i in pending if 'expect' in flows[i] and results[i]['rc'] != flows[i]['expect']]
+        if not pending:
+            break
+    return results
+
+
 def main(argv):
+    if len(argv) in (2, 4) and argv[0] == 'batch':
+        retries = 0
+        if len(argv) == 4:
+            if argv[2] != '--retries' or not argv[3].isdigit():
+                sys.stderr.write(__doc__)
+                return 2
+            retries = int(argv[3])
+        try:
+            flows = json.loads(argv[1])
+            for flow in flows:
+                flow_command(flow)
+        except (ValueError, KeyError, TypeError) as exc:
+            sys.stderr.write('probe.py batch: bad FLOWS_JSON (%s): %s\n' % (exc.__class__.__name__, exc))
+            return 2
+        print(json.dumps(batch(flows, retries)))
+        return 0
+
     if len(argv) == 3 and argv[0] == 'listen':
         return listen([int(p) for p in argv[1].split(',')], float(argv[2]))
     if len(argv) in (4, 5) and argv[0] == 'tcp':
