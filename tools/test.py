@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -41,6 +42,8 @@ class StageFailed(Exception):
 FAILURES: list[str] = []
 CLOUD_NOTES: list[str] = []  # the local cloud's state: printed before FAILURES, which end the log
 CRASHES: list[str] = []  # test-bed processes that died or restarted during a target
+# `cloud start` begun in the background while the static stages run (see start_cloud_early).
+EARLY_START: dict = {}
 
 
 def failed_tasks(output: str, limit: int = 3, width: int = 700) -> list[str]:
@@ -352,14 +355,14 @@ def stage_integration(args) -> str:
     cloud = ROOT / "tests" / "cloud" / "cloud"
     if not os.access(cloud, os.X_OK):
         raise StageFailed("tests/cloud/cloud is missing or not executable: no local cloud to test against")
-    code, out = run([str(cloud), "start"], check=False)
+    code, out = finish_early_start() if EARLY_START else run([str(cloud), "start"], check=False)
     if code != 0:
         raise StageFailed(f"tests/cloud/cloud start exited {code}: {last_line(out)}")
     if not (ROOT / CONFIG).is_file():
         raise StageFailed(f"the local cloud did not write {CONFIG}")
     sync()  # brings the fresh integration_config.yml into the build tree
     log_dir = ROOT / "tests" / "cloud" / ".state" / "log"
-    passed, failed, disabled = [], [], []
+    passed, failed, disabled, runnable = [], [], [], []
     for target in targets:
         aliases = targets_dir / target / "aliases"
         if not args.target and aliases.is_file() and "disabled" in aliases.read_text().split():
@@ -367,31 +370,31 @@ def stage_integration(args) -> str:
             print(f"--- integration target {target}: DISABLED by its aliases file, not run", flush=True)
             disabled.append(target)
             continue
-        print(f"--- integration target {target}", flush=True)
-        revive_cloud(cloud, target)
-        started = time.monotonic()
-        for attempt in (1, 2):
-            # Each test-bed daemon's liveness and restart count before and after the target: a
-            # crash during it is named and counted, the cloud made whole, and the target run once
-            # more (a result taken while the test bed was broken is no evidence either way).
-            before = cloud_state(cloud)
-            code, out = run_target(target, args)
-            crashed = crashes_between(before, cloud_state(cloud), log_dir)
-            if not crashed:
-                break
-            for line in crashed:
-                CRASHES.append(f"during {target} (run {attempt}): {line}")
-                print(f"--- CRASH during {target}: {line}", flush=True)
-            code = code or 1  # a second crash leaves the target failed
-            run([str(cloud), "start"], check=False)
-            if attempt == 1:
-                print(f"--- integration target {target}: the local cloud is whole again; running the target once more", flush=True)
+        runnable.append(target)
+    lanes = plan_lanes(runnable)
+    results: dict[str, tuple[int, str, float]] = {}
+    if len(lanes) == 1:
+        for target in lanes[0][1]:
+            results[target] = run_one(target, cloud, log_dir, args, lane="")
+    else:
+        print("--- integration lanes, run side by side: "
+              + "; ".join(f"{name}: {', '.join(members)}" for name, members in lanes), flush=True)
+        threads = [threading.Thread(target=run_lane, args=(name, members, cloud, log_dir, args, results)) for name, members in lanes]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    print("--- integration targets, seconds (lane):", flush=True)
+    for target in runnable:
+        code, out, elapsed = results[target]
         (passed if code == 0 else failed).append(target)
+        retried = probes_retried(out)
+        print(f"    {target:<24} {elapsed:6.0f}s  {'ok' if code == 0 else 'FAILED'}{budget_note('targets', target, elapsed)}"
+              + (f"  probes retried: {retried}" if retried is not None else ""), flush=True)
         if code != 0:
             reasons = failed_tasks(out) or [last_line(out)]
-            FAILURES.append(f"{target} ({time.monotonic() - started:.0f}s):")
+            FAILURES.append(f"{target} ({elapsed:.0f}s):")
             FAILURES.extend(f"  {reason}" for reason in reasons)
-        print(f"--- integration target {target}: {'ok' if code == 0 else 'FAILED'} in {time.monotonic() - started:.0f}s", flush=True)
     summary = f"{len(passed)} targets passed, {len(failed)} failed" + (f" ({', '.join(failed)})" if failed else "")
     summary += f", crashes: {len(CRASHES)}"
     if disabled:
@@ -405,13 +408,131 @@ def stage_integration(args) -> str:
     return summary
 
 
-def run_target(target: str, args) -> tuple[int, str]:
+PRINT_LOCK = threading.Lock()
+
+
+# The time budget of make test, per stage and per integration target (seconds, 2 cores, a fresh
+# clone, pip's and apt's caches warm): what the README's table says. A run prints each figure
+# next to its budget and names what went over at its end. The lanes are planned from the
+# targets' budgets. Later work that adds tests takes its share from the room the README gives.
+BUDGET = {
+    "stages": {"ansible-lint": 40, "yamllint": 10, "ruff": 5, "changelog": 5, "sanity": 90, "units": 20,
+               "docs-lint": 15, "build": 40, "docs": 20, "integration": 1500},
+    "targets": {"cases": 1000, "dataplane_matrix": 330, "reliability": 300, "port_security": 150,
+                "allowed_address_pair": 130, "reachability": 110, "port_security_info": 100,
+                "local_cloud": 70, "guest_addressing_netns": 40, "role_argument_specs": 20},
+}
+OVER_BUDGET: list[str] = []
+
+
+def budget_note(kind: str, name: str, seconds: float) -> str:
+    """' (budget N s)' or ' (budget N s: OVER)'; an over-budget figure is kept for the end of the log."""
+    budget = BUDGET[kind].get(name)
+    if budget is None:
+        return " (no budget)"
+    if seconds > budget:
+        OVER_BUDGET.append(f"{kind[:-1]} {name}: {seconds:.0f}s, budget {budget}s")
+        return f" (budget {budget}s: OVER)"
+    return f" (budget {budget}s)"
+
+
+def plan_lanes(targets: list[str]) -> list[tuple[str, list[str]]]:
+    """Two lanes that run side by side, filled longest target first (by budget) into the lane with
+    the least work. Targets share nothing but the cloud (each has its own name prefix, network
+    and guests), and most of their time is spent waiting on Neutron, Nova, OVN or a probe's
+    timeout. PORTSEC_TEST_LANES=1 runs them one after the other, in name order."""
+    if os.environ.get("PORTSEC_TEST_LANES", "2") == "1" or len(targets) < 2:
+        return [("serial", targets)]
+    lanes: list[tuple[str, list[str]]] = [("1", []), ("2", [])]
+    load = [0, 0]
+    for target in sorted(targets, key=lambda t: -BUDGET["targets"].get(t, 100)):
+        lane = load.index(min(load))
+        lanes[lane][1].append(target)
+        load[lane] += BUDGET["targets"].get(target, 100)
+    return [lane for lane in lanes if lane[1]]
+
+
+def run_lane(name: str, members: list[str], cloud: pathlib.Path, log_dir: pathlib.Path, args, results: dict) -> None:
+    for target in members:
+        results[target] = run_one(target, cloud, log_dir, args, lane=name)
+
+
+def probes_retried(output: str) -> int | None:
+    """The sum of the 'probes retried: N' lines a target printed (None: it printed none)."""
+    counts = [int(n) for n in re.findall(r"probes retried: (\d+)", output)]
+    return sum(counts) if counts else None
+
+
+def run_one(target: str, cloud: pathlib.Path, log_dir: pathlib.Path, args, lane: str) -> tuple[int, str, float]:
+    """One target, with the crash check around it: (exit code, output, seconds). In a lane, its
+    output is printed in one block when it ends."""
+    where = f" (lane {lane})" if lane else ""
+    print(f"--- integration target {target}{where}", flush=True)
+    revive_cloud(cloud, target)
+    started = time.monotonic()
+    for attempt in (1, 2):
+        # Each test-bed daemon's liveness and restart count before and after the target: a
+        # crash during it is named and counted, the cloud made whole, and the target run once
+        # more (a result taken while the test bed was broken is no evidence either way). With
+        # lanes, a crash falls in the window of each target running then, and each runs again.
+        before = cloud_state(cloud)
+        code, out = run_target(target, args, echo=not lane)
+        if lane:
+            with PRINT_LOCK:
+                print(f"--- output of integration target {target}{where}, attempt {attempt} ---")
+                sys.stdout.write(out)
+                print(f"--- end of the output of {target} ---", flush=True)
+        crashed = crashes_between(before, cloud_state(cloud), log_dir)
+        if not crashed:
+            break
+        for line in crashed:
+            CRASHES.append(f"during {target} (run {attempt}): {line}")
+            print(f"--- CRASH during {target}: {line}", flush=True)
+        code = code or 1  # a second crash leaves the target failed
+        run([str(cloud), "start"], check=False)
+        if attempt == 1:
+            print(f"--- integration target {target}: the local cloud is whole again; running the target once more", flush=True)
+    elapsed = time.monotonic() - started
+    print(f"--- integration target {target}{where}: {'ok' if code == 0 else 'FAILED'} in {elapsed:.0f}s", flush=True)
+    return code, out, elapsed
+
+
+def start_cloud_early() -> None:
+    """Begin `cloud start` in the background, its output in build/cloud-start.log: the local
+    cloud's start (mostly waits: pip, services coming up) overlaps the static stages, which do
+    not use it. The integration stage waits for it (finish_early_start)."""
+    cloud = ROOT / "tests" / "cloud" / "cloud"
+    if not os.access(cloud, os.X_OK):
+        return
+    BUILD.mkdir(parents=True, exist_ok=True)
+    log = BUILD / "cloud-start.log"
+    handle = log.open("w")
+    print(f"$ {cloud.relative_to(ROOT)} start    (in the background while the static stages run; output in {log.relative_to(ROOT)})", flush=True)
+    proc = subprocess.Popen([str(cloud), "start"], cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    EARLY_START.update(proc=proc, log=log, handle=handle, started=time.monotonic())
+
+
+def finish_early_start() -> tuple[int, str]:
+    """Wait for the background `cloud start`; print its output; (exit code, output)."""
+    proc = EARLY_START["proc"]
+    if proc.poll() is None:
+        print("--- waiting for the local cloud's start (begun before the static stages)", flush=True)
+    code = proc.wait()
+    EARLY_START["handle"].close()
+    out = EARLY_START["log"].read_text(errors="replace")
+    sys.stdout.write(out)
+    print(f"--- local cloud start: exit {code}, {time.monotonic() - EARLY_START['started']:.0f}s after it began", flush=True)
+    return code, out
+
+
+def run_target(target: str, args, echo: bool = True) -> tuple[int, str]:
     """One ansible-test integration target; ansible-test hands tests/integration/integration_config.yml
     to it as vars_files."""
     code, out = run(
         ["ansible-test", "integration", "--local", "--color", "no", "-v", "--allow-destructive"]
         + (["--allow-disabled"] if args.target else []) + [target],
-        cwd=TREE, check=False,
+        cwd=TREE, check=False, echo=echo,
     )
     if "All targets skipped" in out:  # an alias (disabled, unsupported, ...) excluded it: nothing ran
         code = code or 1
@@ -458,6 +579,8 @@ def main() -> int:
 
     results = []
     started_all = time.monotonic()
+    if "integration" in selected and selected[0] != "integration":
+        start_cloud_early()
     for name in selected:
         print(f"\n===== stage {name} =====", flush=True)
         started = time.monotonic()
@@ -469,13 +592,15 @@ def main() -> int:
             ok, summary = False, f"could not run: {exc}"
         elapsed = time.monotonic() - started
         results.append((name, ok, elapsed, summary))
-        print(f"===== stage {name}: {'PASSED' if ok else 'FAILED'} in {elapsed:.0f}s: {summary}", flush=True)
+        print(f"===== stage {name}: {'PASSED' if ok else 'FAILED'} in {elapsed:.0f}s{budget_note('stages', name, elapsed)}: {summary}", flush=True)
 
     total = time.monotonic() - started_all
     print("\n===== summary =====")
     for name, ok, elapsed, summary in results:
         print(f"{'PASS' if ok else 'FAIL'}  {name:<13} {elapsed:6.0f}s  {summary}")
     print(f"total {total:.0f}s ({total / 60:.1f} min)")
+    if OVER_BUDGET:
+        print("over budget (README, 'Time budget'): " + "; ".join(OVER_BUDGET))
     failed = sum(1 for r in results if not r[1])
     if CLOUD_NOTES or FAILURES or CRASHES:
         print("\n===== integration notes: the local cloud, then each failed target's last failed tasks =====")
