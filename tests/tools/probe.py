@@ -13,8 +13,9 @@
       wait their timeout together. FLOWS_JSON is a list of {"ns", "protocol": "tcp"|"icmp",
       "src", "dst", "port" (tcp), "timeout" (s, 2), "expect" (optional: 0 pass | 1 dropped)}.
       A flow whose exit code is not its "expect" is sent again, at most N times (0 by default),
-      1 s apart; its "attempts" say so. Prints one JSON list, in order: {"rc", "out",
-      "attempts", "seconds"}; exit 0 when every flow could be sent (2 on bad input).
+      1 s apart; its "attempts" say so, and "first" holds what its first attempt got ({"rc",
+      "out"}). Prints one JSON list, in order: {"rc", "out", "attempts", "seconds"[, "first"]};
+      exit 0 when every flow could be sent (2 on bad input).
 """
 
 import json
@@ -104,8 +105,11 @@ def batch(flows, retries):
             results[i].update(rc=proc.returncode, out=out.strip()[-300:], attempts=attempt + 1,
                               seconds=round(time.monotonic() - started, 2))
         pending = [i for i in pending if 'expect' in flows[i] and results[i]['rc'] != flows[i]['expect']]
-        if not pending:
+        if not pending or attempt == retries:
             break
+        for i in pending:
+            if 'first' not in results[i]:
+                results[i]['first'] = {'rc': results[i]['rc'], 'out': results[i]['out']}
     return results
 
 
