@@ -12,8 +12,13 @@ ansible-playbook run, for:
 Each comparison runs both sides in the same invocation, several rounds, and
 reports medians and the ratio. Also checks our documented request budgets.
 
-    make bench                    # defaults: 20 ports, 3 rounds
+Then the race of docs/reliability.md with openstack.cloud.port: 8 separate
+ansible-playbook processes (tests/tools/race.py) each add a different pair to one
+port without pairs, at the same time; it prints how many pairs survived.
+
+    make bench                    # defaults: 20 ports, 3 rounds, the race with 8 writers
     make bench BENCH_ARGS="--ports 200 --rounds 3"
+    make bench BENCH_ARGS="--race-only"                    # only the openstack.cloud.port race
 """
 
 import argparse
@@ -144,6 +149,28 @@ class Bench:
         return run
 
 
+def cloud_port_race(bench, writers):
+    """The race of docs/reliability.md with openstack.cloud.port: `writers` separate
+    ansible-playbook processes, started together, each add a different pair to one port
+    without pairs. openstack.cloud.port replaces the whole list (each writer sends the pairs it
+    saw plus its own) and sends no revision precondition: a measurement, not a test."""
+    net = bench.admin.network
+    port = net.create_port(name=PREFIX + 'race', network_id=bench.network.id,
+                           security_group_ids=[bench.group.id])
+    ops = ['--op=cloud-pair:10.99.202.%d' % (index + 1) for index in range(writers)]
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / 'tests' / 'tools' / 'race.py'),
+         '--cloud', json.dumps(bench.config['cloud_admin']), '--port', port.id] + ops,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-4000:])
+        raise SystemExit('the openstack.cloud.port race failed (exit %d)' % proc.returncode)
+    result = json.loads(proc.stdout)
+    result['wall_seconds'] = time.monotonic() - started
+    return result
+
+
 def median_runs(runs):
     keys = [key for key in runs[0] if isinstance(runs[0][key], (int, float)) and key != 'changed']
     result = {key: statistics.median(run[key] for run in runs) for key in keys}
@@ -166,14 +193,20 @@ def main():
     parser.add_argument('--skip-case3', action='store_true', help='skip the Case 3 playbook runs')
     parser.add_argument('--json', help='also write the medians to this file')
     parser.add_argument('--case3-only', action='store_true', help='only the Case 3 playbook runs')
+    parser.add_argument('--race-writers', type=int, default=8,
+                        help='writers in the openstack.cloud.port race of docs/reliability.md (default 8; 0 skips it)')
+    parser.add_argument('--race-only', action='store_true', help='only the openstack.cloud.port race')
     args = parser.parse_args()
+    if args.race_only and args.race_writers < 1:
+        parser.error('--race-only needs --race-writers of at least 1')
 
     with open(args.config) as handle:
         config = yaml.safe_load(handle)
     workdir = tempfile.mkdtemp(prefix='portsec-bench-')
     bench = Bench(config, workdir)
-    print('setting up %d ports...' % args.ports, flush=True)
-    bench.setup(max(args.ports, 1))
+    ports = 1 if args.race_only else max(args.ports, 1)
+    print('setting up %d ports...' % ports, flush=True)
+    bench.setup(ports)
     bench.start_proxies()
     one = bench.one
     net_name = PREFIX + 'net'
@@ -194,7 +227,7 @@ def main():
         table.append((title, medians))
         return medians
 
-    if not args.case3_only:
+    if not args.case3_only and not args.race_only:
         # One port: a no-op (the pair is there) and a change (the pair is missing).
         for by, ref in (('by ID', one['id']), ('by name', one['name'])):
             theirs = {'name': 'openstack.cloud.port', 'openstack.cloud.port': {
@@ -247,7 +280,7 @@ def main():
 
     # Case 3 playbook: first run and re-run.
     case3 = ROOT / 'playbooks' / 'case3.yml'
-    if not args.skip_case3 and case3.exists():
+    if not args.skip_case3 and not args.race_only and case3.exists():
         # Both playbooks take the prefix as `prefix`; start from nothing.
         extra = {'prefix': 'bench3'}
         bench.play('case3 cleanup', None, extra, playbook=str(ROOT / 'playbooks' / 'teardown.yml'))
@@ -262,9 +295,33 @@ def main():
         if rerun_writes:
             budget_failures.append('Case 3 re-run wrote %d times' % rerun_writes)
 
+    race = None
+    if args.race_writers > 0 and not args.case3_only:
+        print('openstack.cloud.port race, %d writers...' % args.race_writers, flush=True)
+        race = cloud_port_race(bench, args.race_writers)
+
     bench.cleanup()
     for proxy in bench.proxies.values():
         proxy.stop()
+
+    race_failure = None
+    if race is not None:
+        writers = race['writers']
+        print()
+        print('openstack.cloud.port race (docs/reliability.md): %d of %d pairs survived (%s); writers exited %s,'
+              ' reported changed %s; %d PUTs, %d answered 412; %.1f s' % (
+                  len(race['final_pairs']), args.race_writers, ', '.join(race['final_pairs']),
+                  [writer['rc'] for writer in writers], [writer['changed'] for writer in writers],
+                  race['puts'], race['precondition_failures'], race['wall_seconds']))
+        # Measured, not asserted; but every writer must have run and one pair at least landed.
+        if len(writers) != args.race_writers or not race['final_pairs']:
+            race_failure = 'RACE RUN INCOMPLETE: %d of %d writers ran, %d pairs on the port' % (
+                len(writers), args.race_writers, len(race['final_pairs']))
+    if not table:
+        if race_failure:
+            print(race_failure)
+            return 1
+        return 0
 
     print()
     print('| comparison | side | wall s (median) | Keystone | Neutron | Nova | writes | changed | vs ours |')
@@ -282,11 +339,13 @@ def main():
     if args.json:
         with open(args.json, 'w') as handle:
             json.dump([[title, medians] for title, medians in table], handle, indent=1)
+    if race_failure:
+        print(race_failure)
     if budget_failures:
         print('REQUEST BUDGET EXCEEDED: ' + '; '.join(budget_failures))
         return 1
     print('request budgets: kept')
-    return 0
+    return 1 if race_failure else 0
 
 
 if __name__ == '__main__':
