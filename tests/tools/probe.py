@@ -92,7 +92,7 @@ def flow_command(flow):
 
 def batch(flows, retries):
     """Send every flow at once; resend (at most `retries` times) those whose rc is not their expect."""
-    results = [{'rc': None, 'out': '', 'attempts': 0, 'seconds': 0.0} for _ in flows]
+    results = [{"rc": None, "out": "", "attempts": 0, "seconds": 0.0} for flow in flows]
     pending = list(range(len(flows)))
     for attempt in range(retries + 1):
         if attempt:
