@@ -372,6 +372,8 @@ def stage_integration(args) -> str:
             continue
         runnable.append(target)
     lanes = plan_lanes(runnable)
+    if len(lanes) > 1:
+        ansible_test_key_pair()
     results: dict[str, tuple[int, str, float]] = {}
     if len(lanes) == 1:
         for target in lanes[0][1]:
@@ -434,6 +436,23 @@ def budget_note(kind: str, name: str, seconds: float) -> str:
         OVER_BUDGET.append(f"{kind[:-1]} {name}: {seconds:.0f}s, budget {budget}s")
         return f" (budget {budget}s: OVER)"
     return f" (budget {budget}s)"
+
+
+def ansible_test_key_pair() -> None:
+    """Create the SSH key pair every ansible-test run looks for (~/.ansible/test/id_rsa and .pub)
+    before the lanes start, as ansible-test makes it. On a machine where it is missing, two runs
+    starting together would both call ssh-keygen, and the second one fails on the file the first
+    one just wrote ("id_rsa already exists. Overwrite (y/n)?")."""
+    key = pathlib.Path.home() / ".ansible" / "test" / "id_rsa"
+    pub = key.with_name("id_rsa.pub")
+    if key.is_file() and pub.is_file():
+        return
+    key.parent.mkdir(parents=True, exist_ok=True)
+    key.unlink(missing_ok=True)
+    pub.unlink(missing_ok=True)
+    run(["ssh-keygen", "-m", "PEM", "-q", "-t", "rsa", "-N", "", "-f", str(key)])
+    # as ansible-test does: the PEM header that paramiko reads
+    key.write_text(re.sub(r"(BEGIN|END) PRIVATE KEY", r"\1 RSA PRIVATE KEY", key.read_text()))
 
 
 def plan_lanes(targets: list[str]) -> list[tuple[str, list[str]]]:
