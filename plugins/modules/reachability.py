@@ -75,13 +75,45 @@ options:
     description:
       - V(tcp), V(udp), V(icmp) (a ping, echo request and reply), or V(any) (all traffic,
         which only a rule without protocol admits).
+      - Not used with O(flows).
     type: str
     choices: [tcp, udp, icmp, any]
     default: tcp
   port:
     description:
       - Destination port number, required for V(tcp) and V(udp).
+      - Not with O(flows).
     type: int
+  flows:
+    description:
+      - Several flows between the same two ports, evaluated in one call with one read of
+        the ports, their groups and rules (a state's whole table at the cost of one flow).
+        The result is then RV(flows), one item per flow in this order, instead of the one
+        flow's keys.
+      - With O(flows), O(protocol) and O(port) are not used; O(source.ip_address) and
+        O(destination.ip_address) are the defaults of each flow's addresses.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: A label for the flow, returned with its verdict and named in errors.
+        type: str
+      protocol:
+        description: As O(protocol).
+        type: str
+        choices: [tcp, udp, icmp, any]
+        default: tcp
+      port:
+        description: Destination port number, required for V(tcp) and V(udp).
+        type: int
+      source_ip:
+        description: The address the source guest sends from; defaults to
+          O(source.ip_address), then to the source port's first fixed IP.
+        type: str
+      destination_ip:
+        description: The address the flow goes to; defaults to O(destination.ip_address),
+          then to the destination port's first fixed IP.
+        type: str
   backend:
     description:
       - The Neutron backend to model. V(ovn) (ML2/OVN, Neutron's default) reads a pair with
@@ -172,7 +204,7 @@ notes:
     its lookup plus one list of ports), then one list of the ports' security groups with
     their rules, one list of ports when a rule names a remote group, one list of address
     groups when a rule names one, and one list of the project's groups when O(what_if)
-    names groups."
+    names groups. With O(flows), these requests serve every flow."
 extends_documentation_fragment:
   - portsec.openstack.openstack
   - portsec.openstack.openstack.attributes_info
@@ -221,6 +253,22 @@ EXAMPLES = r"""
     protocol: icmp
     backend: ovs
 
+- name: A state's whole table in one call - the DB flow, a ping and a port no rule admits
+  portsec.openstack.reachability:
+    cloud: mycloud
+    source: {port: vm-a-port, ip_address: 10.10.10.11}
+    destination: {port: vm-b-port, ip_address: 10.10.10.12}
+    flows:
+      - {name: db, protocol: tcp, port: 5432}
+      - {name: ping, protocol: icmp}
+      - {name: other, protocol: tcp, port: 5433}
+      - {name: ssh on the fixed IPs, protocol: tcp, port: 22, source_ip: 192.168.1.11, destination_ip: 192.168.1.12}
+  register: table
+
+- name: Show each flow's verdict
+  ansible.builtin.debug:
+    msg: "{{ table.flows | map(attribute='name') | zip(table.flows | map(attribute='summary')) | map('join', ': ') | list }}"
+
 - name: Assert the DB flow is allowed (in a verify play)
   portsec.openstack.reachability:
     cloud: mycloud
@@ -234,26 +282,26 @@ EXAMPLES = r"""
 RETURN = r"""
 reachable:
   description: True when the verdict is V(allowed).
-  returned: success
+  returned: success, without O(flows)
   type: bool
 verdict:
   description: V(allowed), V(blocked) (some stage drops it), or V(unknown) (nothing drops it
     for sure, but one stage depends on what is not established or not visible).
-  returned: success
+  returned: success, without O(flows)
   type: str
   sample: blocked
 summary:
   description: One line for humans.
-  returned: success
+  returned: success, without O(flows)
   type: str
   sample: "10.10.10.11 -> 10.10.10.12 tcp/5432: blocked at source_anti_spoofing on port vm-a-port (address 10.10.10.11)"
 backend:
   description: The backend modelled.
-  returned: success
+  returned: success, without O(flows)
   type: str
 flow:
   description: The flow as evaluated (ports, addresses, protocol and port).
-  returned: success
+  returned: success, without O(flows)
   type: dict
   sample: {"source_port": {"id": "6b1e...", "name": "vm-a-port"}, "source_ip": "10.10.10.11",
            "destination_port": {"id": "9c2a...", "name": "vm-b-port"},
@@ -269,20 +317,20 @@ checks:
       C(INGRESS_NO_MATCHING_RULE), C(INGRESS_REMOTE_GROUP_PAIR_NOT_MEMBER),
       C(REPLY_EGRESS_STATELESS_NO_RULE), C(REPLY_UNFILTERED)), C(detail) and C(element) (the
       address, pair or rule that decided). C(reply_path) also has C(subchecks)."
-  returned: success
+  returned: success, without O(flows)
   type: list
   elements: dict
 blocked_by:
   description: The first stage that drops the flow (C(stage), C(port), C(element), C(code)),
     or null.
-  returned: success
+  returned: success, without O(flows)
   type: dict
   sample: {"stage": "source_anti_spoofing", "port": {"id": "6b1e...", "name": "vm-a-port"},
            "element": "address 10.10.10.11", "code": "SRC_IP_NOT_AUTHORISED"}
 suggestions:
   description: Concrete fixes, each with C(text) and C(task), a task that applies it
     (portsec.openstack or openstack.cloud module).
-  returned: success
+  returned: success, without O(flows)
   type: list
   elements: dict
   sample: [{"text": "Add allowed address pair 10.10.10.11 to port vm-a-port (6b1e...) (the guest sends from it).",
@@ -292,14 +340,25 @@ suggestions:
 assumptions:
   description: What the verdict takes for granted (C(code), C(detail)), for example
     C(L3_NOT_MODELLED), C(GUEST_NOT_MODELLED), C(BACKEND), C(EPHEMERAL_PORTS).
-  returned: success
+  returned: success, without O(flows)
   type: list
   elements: dict
 what_if:
   description: The planned changes that were evaluated, in words (empty without O(what_if)).
-  returned: success
+  returned: success, without O(flows)
   type: list
   elements: str
+flows:
+  description:
+    - With O(flows), one item per flow in the order given, each with C(name) (the flow's
+      label or null) and the keys a single flow returns - C(reachable), C(verdict),
+      C(summary), C(backend), C(flow), C(checks), C(blocked_by), C(suggestions),
+      C(assumptions) and C(what_if).
+  returned: success, with O(flows)
+  type: list
+  elements: dict
+  sample: [{"name": "db", "verdict": "blocked", "reachable": false,
+            "summary": "10.10.10.11 -> 10.10.10.12 tcp/5432: blocked at source_anti_spoofing on port vm-a-port (address 10.10.10.11)"}]
 requests:
   description: Number of API requests the module made (Keystone not counted).
   returned: success
@@ -423,23 +482,60 @@ def gather(cloud, src, dst, planned):
     return ports, groups, address_groups
 
 
+def requested_flows(params):
+    """The flows asked for: the items of flows, or the one flow of protocol and port.
+    Each is (label for errors, name, protocol, port, source_ip, destination_ip)."""
+    source_ip = params['source'].get('ip_address')
+    destination_ip = params['destination'].get('ip_address')
+    if params.get('flows') is None:
+        if params['protocol'] in ('tcp', 'udp') and params.get('port') is None:
+            raise PortsecError('protocol is %s but all of the following are missing: port'
+                               % params['protocol'])
+        return [(None, None, params['protocol'], params.get('port'), source_ip, destination_ip)]
+    if not params['flows']:
+        raise PortsecError('flows is empty: give at least one flow (protocol, and port for tcp'
+                           ' or udp), or leave flows out and give protocol and port.')
+    flows = []
+    for index, item in enumerate(params['flows']):
+        label = 'flows[%d]%s' % (index, ' (%s)' % item['name'] if item.get('name') else '')
+        if item['protocol'] in ('tcp', 'udp') and item.get('port') is None:
+            raise PortsecError('%s: A %s flow needs the destination port number (port).'
+                               % (label, item['protocol']))
+        flows.append((label, item.get('name'), item['protocol'], item.get('port'),
+                      item.get('source_ip') or source_ip,
+                      item.get('destination_ip') or destination_ip))
+    return flows
+
+
 def explain(cloud, params):
+    """One result per requested flow, from one read of the ports and their groups."""
+    flows = requested_flows(params)
     src = _endpoint(cloud, params['source'], 'source')
     dst = _endpoint(cloud, params['destination'], 'destination')
     planned = plan_what_if(cloud, params.get('what_if'), src, dst)
     ports, groups, address_groups = gather(cloud, src, dst, planned)
-    flow = {
-        'source_port': src['id'],
-        'destination_port': dst['id'],
-        'source_ip': params['source'].get('ip_address'),
-        'destination_ip': params['destination'].get('ip_address'),
-        'protocol': params['protocol'],
-        'port': params.get('port'),
-    }
-    result = evaluate(flow, ports, groups, backend=params['backend'],
-                      address_groups=address_groups, what_if=planned)
-    result['summary'] = summary(result)
-    return result
+    results = []
+    for label, name, protocol, port, source_ip, destination_ip in flows:
+        flow = {
+            'source_port': src['id'],
+            'destination_port': dst['id'],
+            'source_ip': source_ip,
+            'destination_ip': destination_ip,
+            'protocol': protocol,
+            'port': port,
+        }
+        try:
+            result = evaluate(flow, ports, groups, backend=params['backend'],
+                              address_groups=address_groups, what_if=planned)
+        except PortsecError as exc:
+            if label is None:
+                raise
+            raise PortsecError('%s: %s' % (label, exc.message))
+        result['summary'] = summary(result)
+        if label is not None:
+            result = dict(name=name, **result)
+        results.append(result)
+    return results
 
 
 class ReachabilityModule(PortsecModule):
@@ -448,6 +544,13 @@ class ReachabilityModule(PortsecModule):
         destination=dict(type='dict', required=True, options=ENDPOINT_OPTIONS),
         protocol=dict(type='str', default='tcp', choices=['tcp', 'udp', 'icmp', 'any']),
         port=dict(type='int'),
+        flows=dict(type='list', elements='dict', options=dict(
+            name=dict(type='str'),
+            protocol=dict(type='str', default='tcp', choices=['tcp', 'udp', 'icmp', 'any']),
+            port=dict(type='int'),
+            source_ip=dict(type='str'),
+            destination_ip=dict(type='str'),
+        )),
         backend=dict(type='str', default='ovn', choices=['ovn', 'ovs']),
         what_if=dict(type='dict', options=dict(
             ports=dict(type='list', elements='dict', options=dict(
@@ -469,15 +572,20 @@ class ReachabilityModule(PortsecModule):
             )),
         )),
     )
+    # protocol's port requirement is checked in requested_flows: with flows, the top-level
+    # protocol (default tcp) needs no port.
     module_kwargs = dict(
         supports_check_mode=True,
-        required_if=[('protocol', 'tcp', ['port']), ('protocol', 'udp', ['port'])],
+        mutually_exclusive=[('flows', 'port')],
     )
 
     def run(self):
+        requested_flows(self.params)  # bad input fails before any request
         cloud = Cloud(self.conn)
-        result = explain(cloud, self.params)
-        self.exit_json(changed=False, requests=cloud.requests, **result)
+        results = explain(cloud, self.params)
+        if self.params.get('flows') is None:
+            self.exit_json(changed=False, requests=cloud.requests, **results[0])
+        self.exit_json(changed=False, requests=cloud.requests, flows=results)
 
 
 def main():

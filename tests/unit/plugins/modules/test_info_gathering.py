@@ -210,7 +210,7 @@ def reach_params(**kwargs):
                     ip_address=None)
     params = dict(source=dict(endpoint, port=A_ID, ip_address='10.10.10.11'),
                   destination=dict(endpoint, port=B_ID, ip_address='10.10.10.12'),
-                  protocol='tcp', port=5432, backend='ovn', what_if=None)
+                  protocol='tcp', port=5432, flows=None, backend='ovn', what_if=None)
     params.update(kwargs)
     return params
 
@@ -224,7 +224,7 @@ def case1(b_enabled=True, a_pairs=()):
 def test_reachability_case1_seed_step():
     conn = Conn(network_routes(case1(b_enabled=False)))
     cloud = Cloud(conn)
-    result = reach.explain(cloud, reach_params())
+    [result] = reach.explain(cloud, reach_params())
     # Hand-derived (ovn-nb(5) port_security on A's inport): blocked at A.
     assert result['verdict'] == 'blocked'
     assert result['blocked_by']['port']['name'] == 'vm-a-port'
@@ -235,7 +235,7 @@ def test_reachability_case1_seed_step():
 
 def test_reachability_what_if_by_port_name():
     conn = Conn(network_routes(case1(b_enabled=False)))
-    result = reach.explain(Cloud(conn), reach_params(what_if={
+    [result] = reach.explain(Cloud(conn), reach_params(what_if={
         'ports': [{'port': 'vm-a-port', 'add_pairs': ['10.10.10.11'],
                    'port_security_enabled': None, 'remove_pairs': None,
                    'security_groups': None}],
@@ -256,7 +256,7 @@ def test_reachability_what_if_rule_by_group_name_costs_one_list():
     ports[1]['allowed_address_pairs'] = [{'ip_address': '10.10.10.12'}]
     conn = Conn(network_routes(ports))
     cloud = Cloud(conn)
-    result = reach.explain(cloud, reach_params(protocol='icmp', port=None, what_if={
+    [result] = reach.explain(cloud, reach_params(protocol='icmp', port=None, what_if={
         'ports': None,
         'rules': [{'security_group': 'db', 'direction': 'ingress', 'ethertype': 'IPv4',
                    'protocol': 'icmp', 'port_range_min': None, 'port_range_max': None,
@@ -277,7 +277,7 @@ def test_reachability_remote_group_members_one_list():
              make_port(B_ID, 'vm-b-port', '192.168.1.12', [DB_ID]), other_member]
     conn = Conn(network_routes(ports, groups=[web, db]))
     cloud = Cloud(conn)
-    result = reach.explain(cloud, reach_params(
+    [result] = reach.explain(cloud, reach_params(
         source=dict(reach_params()['source'], ip_address=None),
         destination=dict(reach_params()['destination'], ip_address=None)))
     # A is a member of web by its fixed IP (acl.py acl_remote_group_id).
@@ -294,7 +294,7 @@ def test_reachability_address_group_one_list():
     conn = Conn(network_routes(ports, groups=[GROUPS[0], db], address_groups=[
         {'id': 'ag-1', 'addresses': ['192.168.1.0/24']}]))
     cloud = Cloud(conn)
-    result = reach.explain(cloud, reach_params(
+    [result] = reach.explain(cloud, reach_params(
         source=dict(reach_params()['source'], ip_address=None),
         destination=dict(reach_params()['destination'], ip_address=None)))
     assert result['verdict'] == 'allowed'
@@ -311,3 +311,67 @@ def test_reachability_endpoint_errors(side, fragment):
     with pytest.raises(PortsecError) as err:
         reach.explain(Cloud(Conn(network_routes(case1()))), params)
     assert fragment in err.value.message
+
+
+# -- reachability, several flows in one call ---------------------------------------------------------
+
+CASE1_FLOWS = [
+    {'name': 'db', 'protocol': 'tcp', 'port': 5432, 'source_ip': None, 'destination_ip': None},
+    {'name': 'ping', 'protocol': 'icmp', 'port': None, 'source_ip': None, 'destination_ip': None},
+    {'name': 'no rule', 'protocol': 'tcp', 'port': 5433, 'source_ip': None, 'destination_ip': None},
+    {'name': 'ssh', 'protocol': 'tcp', 'port': 22, 'source_ip': '192.168.1.11',
+     'destination_ip': '192.168.1.12'},
+]
+
+
+def test_reachability_flows_one_read_for_all():
+    conn = Conn(network_routes(case1(b_enabled=False)))
+    cloud = Cloud(conn)
+    results = reach.explain(cloud, reach_params(port=None, flows=CASE1_FLOWS))
+    # Hand-derived from the rules (docs/concepts.md): with B unfiltered and no pair on A, every
+    # flow from A's secondary address stops at A's anti-spoofing; ssh on the fixed IPs leaves A
+    # by its egress rule and B, unfiltered, takes it.
+    assert [(r['name'], r['verdict']) for r in results] == [
+        ('db', 'blocked'), ('ping', 'blocked'), ('no rule', 'blocked'), ('ssh', 'allowed')]
+    assert [r['blocked_by']['stage'] for r in results[:3]] == ['source_anti_spoofing'] * 3
+    assert results[3]['flow']['source_ip'] == '192.168.1.11'
+    assert results[0]['flow']['source_ip'] == '10.10.10.11'  # the endpoint's address
+    assert results[1]['summary'] == ('10.10.10.11 -> 10.10.10.12 icmp: blocked at '
+                                     'source_anti_spoofing on port vm-a-port (address 10.10.10.11)')
+    # The same three requests as one flow: two ports and one list of their groups.
+    assert cloud.requests == 3
+
+
+def test_reachability_flows_fixed_ips_when_no_address():
+    conn = Conn(network_routes(case1()))
+    params = reach_params(port=None, flows=[CASE1_FLOWS[3]])
+    params['flows'] = [dict(CASE1_FLOWS[3], source_ip=None, destination_ip=None)]
+    params['source'] = dict(params['source'], ip_address=None)
+    params['destination'] = dict(params['destination'], ip_address=None)
+    [result] = reach.explain(Cloud(conn), params)
+    assert result['flow']['source_ip'] == '192.168.1.11'
+    assert result['flow']['destination_ip'] == '192.168.1.12'
+    assert result['verdict'] == 'allowed'  # B's ssh group admits tcp/22 from anywhere
+
+
+@pytest.mark.parametrize('params, message', [
+    ({'port': None}, 'protocol is tcp but all of the following are missing: port'),
+    ({'port': None, 'protocol': 'udp'}, 'protocol is udp but all of the following are missing: port'),
+    ({'port': None, 'flows': []}, 'flows is empty: give at least one flow'),
+])
+def test_reachability_flow_input_errors(params, message):
+    conn = Conn(network_routes(case1()))
+    with pytest.raises(PortsecError) as err:
+        reach.explain(Cloud(conn), reach_params(**params))
+    assert err.value.message.startswith(message)
+    assert conn.network.calls == []  # nothing asked before the input is known good
+
+
+def test_reachability_flow_error_names_the_flow():
+    flows = [CASE1_FLOWS[0], {'name': 'web', 'protocol': 'tcp', 'port': None,
+                              'source_ip': None, 'destination_ip': None}]
+    conn = Conn(network_routes(case1()))
+    with pytest.raises(PortsecError) as err:
+        reach.explain(Cloud(conn), reach_params(port=None, flows=flows))
+    assert err.value.message == 'flows[1] (web): A tcp flow needs the destination port number (port).'
+    assert conn.network.calls == []
