@@ -36,8 +36,10 @@ find_python() {
   return 1
 }
 
+cache=$root/tools/zipimport_cache.py
+
 key() {
-  { cat "$req" "$con"; "$venv/bin/python" -c 'import sys; print(sys.version)' 2>/dev/null; } | sha256sum | cut -d' ' -f1
+  { cat "$req" "$con" "$cache"; "$venv/bin/python" -c 'import sys; print(sys.version)' 2>/dev/null; } | sha256sum | cut -d' ' -f1
 }
 
 if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(key)" ]; then
@@ -56,5 +58,12 @@ echo "venv.sh: installing pinned tools into $venv (a few minutes the first time)
 quiet() { "$@" 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; } >&2; }
 quiet "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip==$(sed -n 's/^pip==//p' "$con")"
 quiet "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" -c "$con"
+# The bytecode cache for zip imports (tools/zipimport_cache.py: each Ansible module's payload
+# is a zip whose sources Python would compile again at every task), on for every Python of
+# this venv through a .pth line; its cache lives in the venv.
+site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+cp "$cache" "$site/portsec_zipimport_cache.py"
+echo "import portsec_zipimport_cache" > "$site/portsec_zipimport_cache.pth"
+rm -rf "$venv/zipimport-cache"
 key > "$stamp"
 echo "$venv"

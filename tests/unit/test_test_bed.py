@@ -81,3 +81,75 @@ def test_a_new_monitor_counts_all_its_restarts(runner, tmp_path):
     assert runner.crashes_between(before, after, tmp_path) == [f"ovs-vswitchd crashed and its monitor restarted it (1x): {CRASH}"]
     assert runner.crashes_between(after, after, tmp_path) == []
     assert runner.crashes_between(None, after, tmp_path) == ["the local cloud's status could not be read (cloud status --json)"]
+
+
+# -- tools/zipimport_cache.py: the control venv's bytecode cache for zip imports --------------
+
+
+@pytest.fixture()
+def zip_cache(tmp_path, monkeypatch):
+    import zipimport
+
+    original = zipimport._compile_source
+    cache = load("portsec_zipimport_cache_under_test", COLLECTION / "tools" / "zipimport_cache.py")
+    monkeypatch.setattr(cache, "CACHE_DIR", str(tmp_path / "cache"))
+    yield cache
+    zipimport._compile_source = original
+
+
+def zipped_module(path: pathlib.Path, source: str) -> pathlib.Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("probe_mod.py", source)
+    return path
+
+
+def import_from(archive: pathlib.Path):
+    import zipimport
+
+    importer = zipimport.zipimporter(str(archive))
+    return importer.get_code("probe_mod")
+
+
+SOURCE = "def where():\n    raise ValueError('from here')\n\nANSWER = 6 * 7\n"
+
+
+def test_zip_cache_compiles_once_and_names_the_zip_it_came_from(zip_cache, tmp_path):
+    calls = []
+    original = zip_cache.ORIGINAL_COMPILE
+    zip_cache.ORIGINAL_COMPILE = lambda pathname, source: calls.append(pathname) or original(pathname, source)
+    try:
+        first = import_from(zipped_module(tmp_path / "one.zip", SOURCE))
+        second = import_from(zipped_module(tmp_path / "two.zip", SOURCE))
+    finally:
+        zip_cache.ORIGINAL_COMPILE = original
+    assert len(calls) == 1  # the second zip, same source, came from the cache
+    assert len(list((tmp_path / "cache").rglob("*"))) == 2  # one folder, one entry
+    # the code is compile()'s, with the file name of the zip it was imported from this time
+    assert second.co_code == first.co_code
+    assert first.co_filename == str(tmp_path / "one.zip" / "probe_mod.py")
+    assert second.co_filename == str(tmp_path / "two.zip" / "probe_mod.py")
+    where = [const for const in second.co_consts if hasattr(const, "co_filename")][0]
+    assert where.co_filename == second.co_filename
+    namespace = {}
+    exec(second, namespace)  # pylint: disable=exec-used
+    assert namespace["ANSWER"] == 42
+
+
+def test_zip_cache_other_source_other_entry(zip_cache, tmp_path):
+    import_from(zipped_module(tmp_path / "one.zip", SOURCE))
+    changed = import_from(zipped_module(tmp_path / "two.zip", SOURCE.replace("6 * 7", "6 * 9")))
+    namespace = {}
+    exec(changed, namespace)  # pylint: disable=exec-used
+    assert namespace["ANSWER"] == 54
+    assert len([p for p in (tmp_path / "cache").rglob("*") if p.is_file()]) == 2
+
+
+def test_zip_cache_unwritable_cache_still_compiles(zip_cache, tmp_path):
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the folder would go")
+    code = import_from(zipped_module(tmp_path / "one.zip", SOURCE))
+    namespace = {}
+    exec(code, namespace)  # pylint: disable=exec-used
+    assert namespace["ANSWER"] == 42
