@@ -571,6 +571,18 @@ def _pick_ip(port, version, what):
                        % (_label(port), 'IPv%d ' % version if version else '', what))
 
 
+def flow_port(protocol, port):
+    """The destination port of a tcp or udp flow (1-65535), None for icmp and any."""
+    if protocol not in ('tcp', 'udp'):
+        return None
+    if port is None:
+        raise PortsecError('A %s flow needs the destination port number (port).' % protocol)
+    port = int(port)
+    if not 1 <= port <= 65535:
+        raise PortsecError('port %d is not between 1 and 65535.' % port)
+    return port
+
+
 def normalise_flow(flow, src, dst):
     protocol = (flow.get('protocol') or 'tcp').lower()
     if protocol not in PROTOCOLS:
@@ -584,18 +596,9 @@ def normalise_flow(flow, src, dst):
     if src_ip.version != dst_ip.version:
         raise PortsecError('Source %s and destination %s are not of the same IP version.'
                            % (src_ip, dst_ip))
-    port = flow.get('port')
-    if protocol in ('tcp', 'udp'):
-        if port is None:
-            raise PortsecError('A %s flow needs the destination port number (port).' % protocol)
-        port = int(port)
-        if not 1 <= port <= 65535:
-            raise PortsecError('port %d is not between 1 and 65535.' % port)
-    else:
-        port = None
     return {
         'protocol': protocol,
-        'port': port,
+        'port': flow_port(protocol, flow.get('port')),
         'version': src_ip.version,
         'source_ip': src_ip,
         'destination_ip': dst_ip,

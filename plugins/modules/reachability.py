@@ -372,6 +372,7 @@ from ansible_collections.portsec.openstack.plugins.module_utils.neutron import C
 from ansible_collections.portsec.openstack.plugins.module_utils.planning import is_uuid
 from ansible_collections.portsec.openstack.plugins.module_utils.reachability import (
     evaluate,
+    flow_port,
     summary,
 )
 from ansible_collections.portsec.openstack.plugins.module_utils.selection import select_one_port
@@ -498,18 +499,20 @@ def requested_flows(params):
     flows = []
     for index, item in enumerate(params['flows']):
         label = 'flows[%d]%s' % (index, ' (%s)' % item['name'] if item.get('name') else '')
-        if item['protocol'] in ('tcp', 'udp') and item.get('port') is None:
-            raise PortsecError('%s: A %s flow needs the destination port number (port).'
-                               % (label, item['protocol']))
+        try:
+            flow_port(item['protocol'], item.get('port'))
+        except PortsecError as exc:
+            raise PortsecError('%s: %s' % (label, exc.message))
         flows.append((label, item.get('name'), item['protocol'], item.get('port'),
                       item.get('source_ip') or source_ip,
                       item.get('destination_ip') or destination_ip))
     return flows
 
 
-def explain(cloud, params):
-    """One result per requested flow, from one read of the ports and their groups."""
-    flows = requested_flows(params)
+def explain(cloud, params, flows=None):
+    """One result per requested flow (flows: requested_flows(params), worked out here when not
+    given), from one read of the ports and their groups."""
+    flows = requested_flows(params) if flows is None else flows
     src = _endpoint(cloud, params['source'], 'source')
     dst = _endpoint(cloud, params['destination'], 'destination')
     planned = plan_what_if(cloud, params.get('what_if'), src, dst)
@@ -580,9 +583,9 @@ class ReachabilityModule(PortsecModule):
     )
 
     def run(self):
-        requested_flows(self.params)  # bad input fails before any request
+        flows = requested_flows(self.params)  # bad input fails before any request
         cloud = Cloud(self.conn)
-        results = explain(cloud, self.params)
+        results = explain(cloud, self.params, flows)
         if self.params.get('flows') is None:
             self.exit_json(changed=False, requests=cloud.requests, **results[0])
         self.exit_json(changed=False, requests=cloud.requests, flows=results)

@@ -375,3 +375,12 @@ def test_reachability_flow_error_names_the_flow():
         reach.explain(Cloud(conn), reach_params(port=None, flows=flows))
     assert err.value.message == 'flows[1] (web): A tcp flow needs the destination port number (port).'
     assert conn.network.calls == []
+
+
+def test_reachability_flow_port_out_of_range_before_any_request():
+    flows = [{'name': 'high', 'protocol': 'udp', 'port': 70000, 'source_ip': None, 'destination_ip': None}]
+    conn = Conn(network_routes(case1()))
+    with pytest.raises(PortsecError) as err:
+        reach.explain(Cloud(conn), reach_params(port=None, flows=flows))
+    assert err.value.message == 'flows[0] (high): port 70000 is not between 1 and 65535.'
+    assert conn.network.calls == []
