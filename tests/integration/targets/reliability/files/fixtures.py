@@ -14,7 +14,7 @@ VARS is a JSON file readable only by the user (no password in the process list):
      "image": NAME, "flavor": NAME, "groups": [NAME, ...], "ports": [NAME, ...],
      "open_ports": [NAME, ...], "port_names": [NAME, ...], "group_names": [NAME, ...]}
 
-setup creates, in the admin project: rel-net with rel-subnet (10.20.0.0/24), the security groups
+setup creates, in the admin project: rel-net with rel-subnet (10.20.0.0/24, pool .2-.199), the security groups
 `groups` and two groups named rel-twin, the ports `ports` on rel-net (port security off on
 `open_ports`) and two ports named rel-twin, the server rel-srv booted with rel-srv-a and rel-srv-b,
 rel-router from rel-subnet to the external network and a floating IP on rel-exposed; and, as the
@@ -35,6 +35,9 @@ import openstack
 NETWORK = 'rel-net'
 SUBNET = 'rel-subnet'
 CIDR = '10.20.0.0/24'
+# Neutron picks a port's address at random in the pool; the pool stops at .199 so that the
+# addresses the bad-input cases name as nobody's (10.20.0.200-254) are never a port's.
+POOL = [{'start': '10.20.0.2', 'end': '10.20.0.199'}]
 SERVER = 'rel-srv'
 SERVER_PORTS = ('rel-srv-a', 'rel-srv-b')
 ROUTER = 'rel-router'
@@ -66,7 +69,8 @@ def setup(config, admin, other):
             created.append(NETWORK)
         subnet = only(net.subnets(name=SUBNET, network_id=network.id), 'subnets ' + SUBNET)
         if subnet is None:
-            subnet = net.create_subnet(name=SUBNET, network_id=network.id, ip_version=4, cidr=CIDR)
+            subnet = net.create_subnet(name=SUBNET, network_id=network.id, ip_version=4, cidr=CIDR,
+                                       allocation_pools=POOL)
             created.append(SUBNET)
         return network, subnet
 
