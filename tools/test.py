@@ -243,7 +243,12 @@ def stage_docs(args) -> str:
         stale = compare_trees(committed, fresh)
         if stale:
             raise StageFailed(f"docs/reference is stale ({len(stale)} files: {', '.join(stale[:5])}); run `make docs` and commit")
-        return f"docs/reference up to date ({sum(1 for path in fresh.rglob('*') if path.is_file())} files)"
+        files = sum(1 for path in fresh.rglob('*') if path.is_file())
+    # docs/matrix.md's table is generated from the matrix's expected table (tools/matrix_doc.py).
+    code, out = run([sys.executable, str(ROOT / "tools" / "matrix_doc.py"), "--check"], check=False, echo=False)
+    if code != 0:
+        raise StageFailed(out.strip() or f"tools/matrix_doc.py --check exited {code}")
+    return f"docs/reference up to date ({files} files), docs/matrix.md up to date"
 
 
 def generate_docs(dest: pathlib.Path) -> None:
@@ -587,6 +592,7 @@ def main() -> int:
         dest = ROOT / "docs" / "reference"
         generate_docs(dest)
         print(f"regenerated {dest.relative_to(ROOT)}")
+        run([sys.executable, str(ROOT / "tools" / "matrix_doc.py")])
         return 0
 
     selected = []
