@@ -14,11 +14,15 @@ reports medians and the ratio. Also checks our documented request budgets.
 
 Then the race of docs/reliability.md with openstack.cloud.port: 8 separate
 ansible-playbook processes (tests/tools/race.py) each add a different pair to one
-port without pairs, at the same time; it prints how many pairs survived.
+port without pairs, at the same time; it prints how many pairs survived. And the
+race the lost-update guarantee does not cover: our task against the openstack CLI
+(installed on first use into .venvs/openstackclient), 10 runs; it prints how often
+each side's pair was lost and how often our task warned.
 
     make bench                    # defaults: 20 ports, 3 rounds, the race with 8 writers
     make bench BENCH_ARGS="--ports 200 --rounds 3"
-    make bench BENCH_ARGS="--race-only"                    # only the openstack.cloud.port race
+    make bench BENCH_ARGS="--race-only"                    # only the two races
+    make bench BENCH_ARGS="--race-only --race-writers 0 --cli-race-runs 30"   # only the CLI race
 """
 
 import argparse
@@ -171,6 +175,52 @@ def cloud_port_race(bench, writers):
     return result
 
 
+def openstack_cli():
+    """The openstack CLI (python-openstackclient), in a venv of its own under .venvs/ (made on
+    first use): make test needs none of it."""
+    venv = ROOT / '.venvs' / 'openstackclient'
+    cli = venv / 'bin' / 'openstack'
+    if not cli.exists():
+        print('installing the openstack CLI into %s...' % venv.relative_to(ROOT), flush=True)
+        subprocess.run([sys.executable, '-m', 'venv', str(venv)], check=True)
+        subprocess.run([str(venv / 'bin' / 'pip'), 'install', '-q', '-c', str(ROOT / 'tools' / 'constraints.txt'),
+                        'python-openstackclient'], check=True)
+    return str(cli)
+
+
+def cli_race(bench, runs):
+    """What the lost-update guarantee does not cover (docs/reliability.md), measured: in each
+    run our allowed_address_pair task and `openstack port set --allowed-address` each add a
+    different pair to one port without pairs, both reads held until both have read (so they plan
+    from the same revision). Ours sends If-Match and reads back; the CLI sends the whole list
+    without If-Match. Counts the runs where each side's pair is missing at the end, and where
+    our task warned of a possible overwrite."""
+    cli = openstack_cli()
+    net = bench.admin.network
+    port = net.create_port(name=PREFIX + 'cli-race', network_id=bench.network.id,
+                           security_group_ids=[bench.group.id])
+    ours, theirs = '10.99.203.1', '10.99.203.2'
+    rows = []
+    for attempt in range(runs):
+        print('  run %d of %d' % (attempt + 1, runs), flush=True)
+        if net.get_port(port.id).allowed_address_pairs:
+            net.update_port(port.id, allowed_address_pairs=[])
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / 'tests' / 'tools' / 'race.py'), '--cloud', json.dumps(bench.config['cloud_admin']),
+             '--port', port.id, '--cli', cli, '--op=pair:' + ours, '--op=cli-pair:' + theirs],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stderr[-4000:])
+            raise SystemExit('the openstack CLI race failed (exit %d)' % proc.returncode)
+        result = json.loads(proc.stdout)
+        module, other = result['writers']
+        rows.append({'ours_kept': ours in result['final_pairs'], 'theirs_kept': theirs in result['final_pairs'],
+                     'warned': any('its revision went from' in w for w in module['warnings'] or []),
+                     'rcs': (module['rc'], other['rc']), 'puts': result['puts'], 'held': result['held_reads']})
+    net.delete_port(port.id)
+    return rows
+
+
 def median_runs(runs):
     keys = [key for key in runs[0] if isinstance(runs[0][key], (int, float)) and key != 'changed']
     result = {key: statistics.median(run[key] for run in runs) for key in keys}
@@ -195,10 +245,12 @@ def main():
     parser.add_argument('--case3-only', action='store_true', help='only the Case 3 playbook runs')
     parser.add_argument('--race-writers', type=int, default=8,
                         help='writers in the openstack.cloud.port race of docs/reliability.md (default 8; 0 skips it)')
-    parser.add_argument('--race-only', action='store_true', help='only the openstack.cloud.port race')
+    parser.add_argument('--race-only', action='store_true', help='only the races (openstack.cloud.port, openstack CLI)')
+    parser.add_argument('--cli-race-runs', type=int, default=10,
+                        help='runs of the openstack CLI race of docs/reliability.md (default 10; 0 skips it)')
     args = parser.parse_args()
-    if args.race_only and args.race_writers < 1:
-        parser.error('--race-only needs --race-writers of at least 1')
+    if args.race_only and args.race_writers < 1 and args.cli_race_runs < 1:
+        parser.error('--race-only needs --race-writers or --cli-race-runs of at least 1')
 
     with open(args.config) as handle:
         config = yaml.safe_load(handle)
@@ -300,11 +352,28 @@ def main():
         print('openstack.cloud.port race, %d writers...' % args.race_writers, flush=True)
         race = cloud_port_race(bench, args.race_writers)
 
+    race_failure = None
+    cli_rows = []
+    if args.cli_race_runs > 0 and not args.case3_only:
+        print('openstack CLI race, %d runs...' % args.cli_race_runs, flush=True)
+        cli_rows = cli_race(bench, args.cli_race_runs)
+
     bench.cleanup()
     for proxy in bench.proxies.values():
         proxy.stop()
 
-    race_failure = None
+    if cli_rows:
+        lost_theirs = [row for row in cli_rows if not row['theirs_kept']]
+        print()
+        print('openstack CLI race (docs/reliability.md): %d runs, both reads held until both had read;'
+              " the CLI's pair lost in %d, ours lost in %d; our task warned of a possible overwrite in %d"
+              ' (%d of them runs where the CLI\'s pair was lost); exit codes %s; PUTs per run %s' % (
+                  len(cli_rows), len(lost_theirs), sum(1 for row in cli_rows if not row['ours_kept']),
+                  sum(1 for row in cli_rows if row['warned']), sum(1 for row in lost_theirs if row['warned']),
+                  sorted({row['rcs'] for row in cli_rows}), [row['puts'] for row in cli_rows]))
+        if any(row['rcs'] != (0, 0) for row in cli_rows):
+            race_failure = 'CLI RACE RUN INCOMPLETE: a writer failed: %s' % [row['rcs'] for row in cli_rows]
+
     if race is not None:
         writers = race['writers']
         print()

@@ -92,7 +92,10 @@ def main():
     parser.add_argument('--cloud', required=True, help='cloud config as JSON')
     parser.add_argument('--port', required=True, help='port ID')
     parser.add_argument('--op', action='append', required=True,
-                        help='KIND:VALUE, one per writer (KIND: pair, unpair, group, ungroup, cloud-pair)')
+                        help='KIND:VALUE, one per writer (KIND: pair, unpair, group, ungroup, cloud-pair, cli-pair)')
+    parser.add_argument('--cli', help='the openstack CLI, for cli-pair writers'
+                        ' (openstack port set --allowed-address: it reads the port, adds the pair'
+                        ' to the list and sends the list whole, without If-Match)')
     parser.add_argument('--timeout', type=float, default=90)
     args = parser.parse_args()
 
@@ -111,8 +114,21 @@ def main():
     proxied['network_endpoint_override'] = proxy.url
 
     workdir = tempfile.mkdtemp(prefix='portsec-race-')
+    # The CLI reads its cloud from a clouds.yaml of its own (readable by this user only).
+    cli_config = os.path.join(workdir, 'clouds.yaml')
+    with open(os.open(cli_config, os.O_WRONLY | os.O_CREAT, 0o600), 'w') as handle:
+        json.dump({'clouds': {'race': proxied}}, handle)
     procs = []
     for index, (kind, value) in enumerate(ops):
+        if kind == 'cli-pair':
+            if not args.cli:
+                raise SystemExit('cli-pair writers need --cli (the openstack CLI)')
+            log = open(os.path.join(workdir, 'writer%d.log' % index), 'w')
+            procs.append((subprocess.Popen(
+                [args.cli, '--os-cloud', 'race', 'port', 'set', '--allowed-address', 'ip-address=' + value, args.port],
+                stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, OS_CLIENT_CONFIG_FILE=cli_config)),
+                kind, value, index))
+            continue
         playbook = os.path.join(workdir, 'writer%d.yml' % index)
         with open(playbook, 'w') as handle:
             handle.write(PLAYBOOK % TASKS[kind])
@@ -144,6 +160,7 @@ def main():
                         'changed': result.get('changed'),
                         'attempts': result.get('attempts'),
                         'conflicts': result.get('conflicts'),
+                        'warnings': result.get('warnings', []),
                         'log': os.path.join(workdir, 'writer%d.log' % index)})
     proxy.stop()
 
