@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write the matrix section of docs/matrix.md from the expected table, or check it is current.
 
 The section between the markers is generated from the dataplane_matrix target's states
