@@ -57,24 +57,6 @@ SETTLE_SECONDS = 1.0
 # single read-back above is all it costs.
 QUIET_SECONDS = 2.0
 WATCH_SECONDS = 12.0
-# What the read-back cannot see: when Neutron retries OUR write (which passed its If-Match
-# check) on top of a write by a tool that sends no If-Match (the openstack CLI, Horizon,
-# openstack.cloud.port), that tool's change to the same field is lost, and the read-back
-# finds our change in place. Our write's answer only shows that some other write landed
-# between our read and our commit: its revision moved by more than one. Whether that write
-# touched the same field (lost) or another one (kept, a benign bump) cannot be told from
-# the answer, so such a write gets a warning, never an error (overwrite_warning).
-
-
-def overwrite_warning(risk):
-    """The warning for a write whose revision moved by more than one (see above)."""
-    return ('Port %s: its revision went from %d (read) to %d (our write) while %s was written,'
-            ' so another write landed in between and Neutron applied ours on top of it. If that'
-            ' write changed %s too (a tool that sends no If-Match, such as the openstack CLI,'
-            ' Horizon or openstack.cloud.port), its change was replaced by ours: read the port'
-            ' and re-apply it. A change to other fields is kept.'
-            % (risk['port'], risk['read'], risk['written'], ', '.join(risk['fields']),
-               'them' if len(risk['fields']) > 1 else 'it'))
 
 
 def _neutron_error(response, action):
@@ -115,8 +97,6 @@ class Cloud:
         self.watch_seconds = watch_seconds
         self.sleep = sleep
         self.requests = 0
-        # Writes whose revision moved by more than one (see overwrite_warning).
-        self.overwrite_risks = []
 
     # -- raw requests ----------------------------------------------------------
 
@@ -206,18 +186,6 @@ class Cloud:
             current = again
         return current, False
 
-    def _note_overwrite_risk(self, port, written, changes):
-        read = port.get('revision_number')
-        after = (written or {}).get('revision_number')
-        if isinstance(read, int) and isinstance(after, int) and after - read > 1:
-            self.overwrite_risks.append({'port': port_label(port), 'read': read, 'written': after,
-                                         'fields': sorted(changes)})
-
-    def take_overwrite_warnings(self):
-        """The warnings of the writes noted so far (each once)."""
-        risks, self.overwrite_risks = self.overwrite_risks, []
-        return [overwrite_warning(risk) for risk in risks]
-
     def converge_port(self, port, plan_fn, check_mode=False):
         """Read-plan-write with Neutron's revision precondition.
 
@@ -247,7 +215,6 @@ class Cloud:
                 return after, plan, attempts, conflicts
             try:
                 written = self.update_port(port['id'], plan.changes, revision=port.get('revision_number'))
-                self._note_overwrite_risk(port, written, plan.changes)
                 # Read back, after Neutron's first DB retry interval: another writer's
                 # PUT that Neutron retried internally can land on top of ours without
                 # its If-Match (see LOST_UPDATE).

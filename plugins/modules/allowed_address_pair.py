@@ -102,11 +102,9 @@ notes:
     still (at most 12 s), and the change is re-applied if it was undone."
   - "What the lost-update guard does not cover: when Neutron retries B(our) write (which passed
     its C(If-Match) check) on top of a write by a tool that sends no C(If-Match) (the openstack
-    CLI, Horizon, C(openstack.cloud.port)), that tool's change to the same field is lost, and the
-    read-back, which finds our change in place, cannot see it. When our write's answer shows the
-    revision moved by more than one since our read, the module warns that another write landed
-    in between; whether it changed the same field cannot be told from the answer. See the
-    reliability guide."
+    CLI, Horizon, C(openstack.cloud.port)), that tool's change to the same field can be lost, and
+    the read-back, which finds our change in place, cannot see it. The answer to our write cannot
+    tell that case from a harmless one, so the module does not warn; see the reliability guide."
   - The number of pairs per port is limited by the server option C(max_allowed_address_pair)
     (10 by default), which clients cannot read; the module explains Neutron's refusal.
   - "Neutron's default policy lets only an admin or a member of the project that owns the
@@ -367,8 +365,6 @@ class AllowedAddressPairModule(PortsecModule):
             after, result, attempts, conflicts = cloud.converge_port(port, plan, self.check_mode)
         except NeutronError as exc:
             raise explain_update_error(exc, port, ['allowed_address_pairs'])
-        for warning in cloud.take_overwrite_warnings():
-            self.warn(warning)
 
         names = {}
         if params['resolve_names'] or self.diff_mode:

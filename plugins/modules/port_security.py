@@ -96,11 +96,9 @@ notes:
     C(openstack port set/unset --security-group GROUP PORT).
   - "What the lost-update guard does not cover: when Neutron retries B(our) write (which passed
     its C(If-Match) check) on top of a write by a tool that sends no C(If-Match) (the openstack
-    CLI, Horizon, C(openstack.cloud.port)), that tool's change to the same field is lost, and the
-    read-back, which finds our change in place, cannot see it. When our write's answer shows the
-    revision moved by more than one since our read, the module warns that another write landed
-    in between; whether it changed the same field cannot be told from the answer. See the
-    reliability guide."
+    CLI, Horizon, C(openstack.cloud.port)), that tool's change to the same field can be lost, and
+    the read-back, which finds our change in place, cannot see it. The answer to our write cannot
+    tell that case from a harmless one, so the module does not warn; see the reliability guide."
 extends_documentation_fragment:
   - portsec.openstack.port_selection
   - portsec.openstack.openstack
@@ -350,8 +348,6 @@ class PortSecurityModule(PortsecModule):
         except NeutronError as exc:
             raise explain_update_error(exc, port, ['port_security_enabled', 'security_groups'])
         for warning in result.warnings:
-            self.warn(warning)
-        for warning in cloud.take_overwrite_warnings():
             self.warn(warning)
 
         names = catalog.name_map(list(before.get('security_groups') or [])

@@ -405,31 +405,3 @@ def test_duplicate_pair_from_a_concurrent_commit_is_a_conflict():
     cloud = Cloud(conn, sleep=lambda _s: None)
     _after, _plan, attempts, conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
     assert (attempts, conflicts) == (2, 1)
-
-
-def test_a_write_whose_revision_moved_by_more_than_one_warns_of_a_possible_overwrite():
-    # Read at 1, our PUT answered with 3: another write (2) landed between our read and our
-    # commit, and Neutron applied ours on top of it; its pairs, if any, are gone unseen.
-    conn = FakeConn([
-        ('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3, [ours_pair()])})),
-        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3, [ours_pair()])})),
-    ])
-    cloud = Cloud(conn, sleep=lambda _s: None)
-    _after, plan, attempts, conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
-    assert plan.changed and (attempts, conflicts) == (1, 0)
-    warnings = cloud.take_overwrite_warnings()
-    assert len(warnings) == 1
-    assert warnings[0].startswith('Port port-a (%s): its revision went from 1 (read) to 3 (our write)'
-                                  ' while allowed_address_pairs was written' % PORT_ID)
-    assert 'openstack CLI' in warnings[0] and 're-apply it' in warnings[0]
-    assert cloud.take_overwrite_warnings() == []
-
-
-def test_a_write_whose_revision_moved_by_one_does_not_warn():
-    conn = FakeConn([
-        ('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours_pair()])})),
-        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours_pair()])})),
-    ])
-    cloud = Cloud(conn, sleep=lambda _s: None)
-    cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
-    assert cloud.take_overwrite_warnings() == []
