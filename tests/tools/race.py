@@ -160,7 +160,8 @@ def main():
                         'changed': result.get('changed'),
                         'attempts': result.get('attempts'),
                         'conflicts': result.get('conflicts'),
-                        'warnings': result.get('warnings', []),
+                        # the revision our module's answer carried (None for the CLI)
+                        'revision': (result.get('port') or {}).get('revision_number'),
                         'log': os.path.join(workdir, 'writer%d.log' % index)})
     proxy.stop()
 
@@ -177,6 +178,7 @@ def main():
         'final_pairs': sorted(p['ip_address'] for p in final.allowed_address_pairs or []),
         'final_groups': sorted(final.security_group_ids or []),
         'revision_number': final.revision_number,
+        'start_revision': port.revision_number,
     }))
 
 
