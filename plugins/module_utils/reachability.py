@@ -161,58 +161,85 @@ def apply_what_if(ports, security_groups, what_if):
     notes = []
     if not what_if:
         return ports, groups, notes
+    _what_if_ports(ports, what_if.get('ports') or [], notes)
+    _what_if_rules(groups, what_if.get('rules') or [], notes)
+    return ports, groups, notes
+
+
+# what_if key, pair state, note: removals first, then additions.
+_PAIR_CHANGES = (
+    ('remove_pairs', 'absent', 'removes pair(s) %s from port %s'),
+    ('add_pairs', 'present', 'adds pair(s) %s to port %s'),
+)
+
+
+def _what_if_targets(entries, known, key, unknown):
+    """(index, entry, known[entry[key]]) for each entry, in order; PortsecError with the
+    message unknown % (index, entry[key]) at the first entry whose target is not known."""
+    for index, entry in enumerate(entries):
+        target = known.get(entry.get(key))
+        if target is None:
+            raise PortsecError(unknown % (index, entry.get(key)))
+        yield index, entry, target
+
+
+def _what_if_ports(ports, changes, notes):
+    """Apply what_if.ports to the port copies, in place."""
     by_id = {port.get('id'): port for port in ports}
-    for index, change in enumerate(what_if.get('ports') or []):
-        port = by_id.get(change.get('port'))
-        if port is None:
-            raise PortsecError('what_if.ports[%d]: port %r is not one of the ports of the flow'
-                               ' or their remote groups.' % (index, change.get('port')))
-        enabled = change.get('port_security_enabled')
-        if change.get('remove_pairs'):
-            requested, _warnings = parse_requested_pairs(change['remove_pairs'])
-            plan = plan_pairs(port, requested, state='absent')
-            port['allowed_address_pairs'] = plan.request()
-            notes.append('removes pair(s) %s from port %s' % (
-                ', '.join(pair.address.text() for pair in requested), _label(port)))
-        if change.get('add_pairs'):
-            requested, _warnings = parse_requested_pairs(change['add_pairs'])
-            plan = plan_pairs(port, requested, state='present')
-            port['allowed_address_pairs'] = plan.request()
-            notes.append('adds pair(s) %s to port %s' % (
-                ', '.join(pair.address.text() for pair in requested), _label(port)))
+    for index, change, port in _what_if_targets(
+            changes, by_id, 'port', 'what_if.ports[%d]: port %r is not one of the ports of the'
+            ' flow or their remote groups.'):
+        _change_pairs(port, change, notes)
         if change.get('security_groups') is not None:
             port['security_groups'] = list(change['security_groups'])
             notes.append('sets the security groups of port %s to %s' % (
                 _label(port), ', '.join(change['security_groups']) or 'none'))
-        if enabled is not None:
-            port['port_security_enabled'] = bool(enabled)
-            if not enabled:
-                if change.get('add_pairs') or change.get('security_groups'):
-                    raise PortsecError(
-                        'what_if.ports[%d]: a port without port security can have neither'
-                        ' allowed address pairs nor security groups (Neutron refuses them).'
-                        % index)
-                port['security_groups'] = []
-                port['allowed_address_pairs'] = []
-            notes.append('%s port security on port %s' % (
-                'enables' if enabled else 'disables', _label(port)))
+        _change_port_security(port, change, index, notes)
         if port.get('allowed_address_pairs') and not port.get('port_security_enabled'):
             raise PortsecError(
                 'what_if.ports[%d]: port %s has port security disabled, and allowed address'
                 ' pairs require it: add port_security_enabled: true.' % (index, _label(port)))
+
+
+def _change_pairs(port, change, notes):
+    for key, state, note in _PAIR_CHANGES:
+        if change.get(key):
+            requested, _warnings = parse_requested_pairs(change[key])
+            plan = plan_pairs(port, requested, state=state)
+            port['allowed_address_pairs'] = plan.request()
+            notes.append(note % (
+                ', '.join(pair.address.text() for pair in requested), _label(port)))
+
+
+def _change_port_security(port, change, index, notes):
+    enabled = change.get('port_security_enabled')
+    if enabled is None:
+        return
+    port['port_security_enabled'] = bool(enabled)
+    if not enabled:
+        if change.get('add_pairs') or change.get('security_groups'):
+            raise PortsecError(
+                'what_if.ports[%d]: a port without port security can have neither'
+                ' allowed address pairs nor security groups (Neutron refuses them).'
+                % index)
+        port['security_groups'] = []
+        port['allowed_address_pairs'] = []
+    notes.append('%s port security on port %s' % (
+        'enables' if enabled else 'disables', _label(port)))
+
+
+def _what_if_rules(groups, rules, notes):
+    """Append what_if.rules to the group copies, in place."""
     groups_by_id = {group.get('id'): group for group in groups}
-    for index, rule in enumerate(what_if.get('rules') or []):
-        group = groups_by_id.get(rule.get('security_group_id'))
-        if group is None:
-            raise PortsecError('what_if.rules[%d]: security group %r is not known here.'
-                               % (index, rule.get('security_group_id')))
+    for index, rule, group in _what_if_targets(
+            rules, groups_by_id, 'security_group_id',
+            'what_if.rules[%d]: security group %r is not known here.'):
         rule = dict(rule)
         rule.setdefault('id', 'what-if-rule-%d' % index)
         rule.setdefault('ethertype', 'IPv4')
         group['security_group_rules'].append(rule)
         notes.append('adds %s rule %s to group %s' % (
             rule.get('direction'), describe_rule(rule), group.get('name') or group.get('id')))
-    return ports, groups, notes
 
 
 # -- security group rules -------------------------------------------------------------
