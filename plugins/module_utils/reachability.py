@@ -366,8 +366,7 @@ def _group_names(port, groups):
 
 def evaluate_groups(port, packet, groups, ports, address_groups, backend):
     """One port's security groups against a packet: (result, code, detail, element)."""
-    direction = packet['direction']
-    prefix = 'EGRESS' if direction == 'egress' else 'INGRESS'
+    prefix = 'EGRESS' if packet['direction'] == 'egress' else 'INGRESS'
     if not port.get('port_security_enabled'):
         return (SKIP, '%s_PORT_SECURITY_DISABLED' % prefix,
                 'Port security is off on port %s: no security group filters it.' % _label(port),
@@ -378,9 +377,23 @@ def evaluate_groups(port, packet, groups, ports, address_groups, backend):
                 'Port %s has port security on and no security group: Neutron drops all its'
                 ' IP traffic in both directions (OVN: the neutron_pg_drop port group).'
                 % _label(port), 'no security group')
+    matched, unknown, pair_rule = _scan_rules(group_ids, packet, groups, ports,
+                                              address_groups, backend)
+    if matched is not None:
+        gid, group, rule = matched
+        return (PASS, '%s_RULE_MATCH' % prefix,
+                'Group %s admits it: rule %s (%s).' % (
+                    group.get('name') or gid, rule.get('id'), describe_rule(rule)),
+                'rule %s in group %s' % (rule.get('id'), group.get('name') or gid))
+    return _not_admitted(port, packet, groups, group_ids, prefix, unknown, pair_rule)
+
+
+def _scan_rules(group_ids, packet, groups, ports, address_groups, backend):
+    """The visible groups' rules in order: ((gid, group, rule) of the first that admits
+    the packet, None, None), or (None, the first (group, rule) that hangs on an unseen
+    address group, the first (group, rule) that only a member's pair keeps from matching)."""
     unknown = None
     pair_rule = None
-    missing = [gid for gid in group_ids if gid not in groups]
     for gid in group_ids:
         group = groups.get(gid)
         if group is None:
@@ -388,14 +401,17 @@ def evaluate_groups(port, packet, groups, ports, address_groups, backend):
         for rule in group.get('security_group_rules') or []:
             match = _rule_matches(rule, packet, ports, address_groups, backend)
             if match is True:
-                return (PASS, '%s_RULE_MATCH' % prefix,
-                        'Group %s admits it: rule %s (%s).' % (
-                            group.get('name') or gid, rule.get('id'), describe_rule(rule)),
-                        'rule %s in group %s' % (rule.get('id'), group.get('name') or gid))
+                return (gid, group, rule), None, None
             if match == UNKNOWN and unknown is None:
                 unknown = (group, rule)
             if match == PAIR_NOT_MEMBER and pair_rule is None:
                 pair_rule = (group, rule)
+    return None, unknown, pair_rule
+
+
+def _not_admitted(port, packet, groups, group_ids, prefix, unknown, pair_rule):
+    """Why no rule admits the packet, most uncertain cause first."""
+    missing = [gid for gid in group_ids if gid not in groups]
     if unknown is not None:
         group, rule = unknown
         detail = ('Only rule %s of group %s could admit it (%s), and that address group'
@@ -419,7 +435,7 @@ def evaluate_groups(port, packet, groups, ports, address_groups, backend):
                 'rule %s in group %s' % (rule.get('id'), group.get('name') or group.get('id')))
     return (FAIL, '%s_NO_MATCHING_RULE' % prefix,
             'No %s rule of group(s) %s on port %s admits %s.'
-            % (direction, _group_names(port, groups), _label(port), describe_packet(packet)),
+            % (packet['direction'], _group_names(port, groups), _label(port), describe_packet(packet)),
             'security groups %s' % _group_names(port, groups))
 
 
