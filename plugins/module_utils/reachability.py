@@ -559,39 +559,47 @@ def check_reply(flow, src, dst, groups, ports, address_groups, backend):
     subchecks.append(sub)
     for port, direction, remote in ((dst, 'egress', flow['source_ip']),
                                     (src, 'ingress', flow['destination_ip'])):
-        prefix = 'REPLY_%s' % direction.upper()
-        if not port.get('port_security_enabled'):
-            subchecks.append(_check('reply_path', port, SKIP, '%s_PORT_SECURITY_DISABLED' % prefix,
-                                    'Port security is off on port %s.' % _label(port)))
-            continue
-        if not port.get('security_groups'):
-            subchecks.append(_check(
-                'reply_path', port, FAIL, '%s_NO_GROUPS' % prefix,
-                'Port %s has no security group: its %s drops the reply.'
-                % (_label(port), direction), 'no security group'))
-            continue
-        if not _is_stateless(port, groups):
-            subchecks.append(_check(
-                'reply_path', port, PASS, '%s_STATEFUL' % prefix,
-                'The groups of port %s are stateful: conntrack lets the reply of an admitted'
-                ' connection through (OVN allow-related ACLs).' % _label(port)))
-            continue
-        packet = _reply_packet(flow, direction, remote)
-        result, code, detail, element = evaluate_groups(port, packet, groups, ports,
-                                                        address_groups, backend)
-        code = code.replace('EGRESS', 'REPLY_EGRESS').replace('INGRESS', 'REPLY_INGRESS')
-        if result == FAIL:
-            code = '%s_STATELESS_NO_RULE' % prefix
-            detail = ('Port %s has stateless groups (%s): the reply needs an explicit %s rule,'
-                      ' and none admits %s.' % (_label(port), _group_names(port, groups),
-                                                direction, describe_packet(packet)))
-        subchecks.append(_check('reply_path', port, result, code, detail, element))
+        subchecks.append(_reply_groups(flow, port, direction, remote, groups, ports,
+                                       address_groups, backend))
     subchecks.append(check_destination(src, flow['source_ip'], backend,
                                        stage='reply_path', code_prefix='REPLY_DST'))
+    return _reply_outcome(flow, dst, subchecks), subchecks
+
+
+def _reply_groups(flow, port, direction, remote, groups, ports, address_groups, backend):
+    """The reply against port's groups: leaving dst (egress) or reaching src (ingress)."""
+    prefix = 'REPLY_%s' % direction.upper()
+    if not port.get('port_security_enabled'):
+        return _check('reply_path', port, SKIP, '%s_PORT_SECURITY_DISABLED' % prefix,
+                      'Port security is off on port %s.' % _label(port))
+    if not port.get('security_groups'):
+        return _check(
+            'reply_path', port, FAIL, '%s_NO_GROUPS' % prefix,
+            'Port %s has no security group: its %s drops the reply.'
+            % (_label(port), direction), 'no security group')
+    if not _is_stateless(port, groups):
+        return _check(
+            'reply_path', port, PASS, '%s_STATEFUL' % prefix,
+            'The groups of port %s are stateful: conntrack lets the reply of an admitted'
+            ' connection through (OVN allow-related ACLs).' % _label(port))
+    packet = _reply_packet(flow, direction, remote)
+    result, code, detail, element = evaluate_groups(port, packet, groups, ports,
+                                                    address_groups, backend)
+    code = code.replace('EGRESS', 'REPLY_EGRESS').replace('INGRESS', 'REPLY_INGRESS')
+    if result == FAIL:
+        code = '%s_STATELESS_NO_RULE' % prefix
+        detail = ('Port %s has stateless groups (%s): the reply needs an explicit %s rule,'
+                  ' and none admits %s.' % (_label(port), _group_names(port, groups),
+                                            direction, describe_packet(packet)))
+    return _check('reply_path', port, result, code, detail, element)
+
+
+def _reply_outcome(flow, dst, subchecks):
+    """The reply_path check: the first failed subcheck, else the first unknown, else a pass."""
     for wanted in (FAIL, UNKNOWN):
         for sub in subchecks:
             if sub['result'] == wanted:
-                return dict(sub, subchecks=subchecks), subchecks
+                return dict(sub, subchecks=subchecks)
     if all(sub['result'] == SKIP for sub in subchecks):
         check = _check('reply_path', dst, PASS, 'REPLY_UNFILTERED',
                        'Port security is off on both ports: nothing filters the reply.')
@@ -601,7 +609,7 @@ def check_reply(flow, src, dst, groups, ports, address_groups, backend):
                            flow['destination_ip'],
                            ' '.join(sub['detail'] for sub in subchecks if sub['result'] == PASS)))
     check['subchecks'] = subchecks
-    return check, subchecks
+    return check
 
 
 # -- flow -----------------------------------------------------------------------------
