@@ -763,49 +763,12 @@ def evaluate(flow, ports, security_groups, backend='ovn', address_groups=None, w
     if backend not in BACKENDS:
         raise PortsecError('backend %r is not one of %s.' % (backend, ', '.join(BACKENDS)))
     ports, security_groups, notes = apply_what_if(ports, security_groups, what_if)
-    by_id = {port.get('id'): port for port in ports}
-    for key in ('source_port', 'destination_port'):
-        if flow.get(key) not in by_id:
-            raise PortsecError('%s %r is not among the ports given.' % (key, flow.get(key)))
-    src = by_id[flow['source_port']]
-    dst = by_id[flow['destination_port']]
+    src, dst = _flow_ports(flow, ports)
     groups = {group.get('id'): group for group in security_groups}
     address_groups = {group.get('id'): group for group in address_groups or []}
     flow = normalise_flow(flow, src, dst)
-
-    checks = [check_source(src, flow['source_ip'], flow['source_mac'], backend)]
-    for port, direction, stage in ((src, 'egress', 'source_egress_groups'),
-                                   (dst, 'ingress', 'destination_ingress_groups')):
-        result, code, detail, element = evaluate_groups(
-            port, _forward_packet(flow, direction), groups, ports, address_groups, backend)
-        checks.append(_check(stage, port, result, code, detail, element))
-    checks.insert(2, check_destination(dst, flow['destination_ip'], backend))
-    reply, _subchecks = check_reply(flow, src, dst, groups, ports, address_groups, backend)
-    checks.append(reply)
-
-    results = [check['result'] for check in checks]
-    if FAIL in results:
-        verdict = 'blocked'
-    elif UNKNOWN in results:
-        verdict = 'unknown'
-    else:
-        verdict = 'allowed'
-    blocked_by = None
-    for check in checks:
-        if check['result'] == FAIL:
-            blocked_by = {'stage': check['stage'], 'port': check['port'],
-                          'element': check['element'], 'code': check['code']}
-            break
-
-    suggestions = []
-    seen = set()
-    for check in checks:
-        for sub in check.get('subchecks') or [check]:
-            for suggestion in _suggest(sub, flow, src, dst, groups):
-                if suggestion['text'] not in seen:
-                    seen.add(suggestion['text'])
-                    suggestions.append(suggestion)
-
+    checks = _stage_checks(flow, src, dst, groups, ports, address_groups, backend)
+    verdict = _verdict(checks)
     return {
         'reachable': verdict == 'allowed',
         'verdict': verdict,
@@ -819,11 +782,73 @@ def evaluate(flow, ports, security_groups, backend='ovn', address_groups=None, w
             'port': flow['port'],
         },
         'checks': checks,
-        'blocked_by': blocked_by,
-        'suggestions': suggestions,
+        'blocked_by': _blocked_by(checks),
+        'suggestions': _suggestions(checks, flow, src, dst, groups),
         'assumptions': _assumptions(flow, src, dst, checks, backend),
         'what_if': notes,
     }
+
+
+def _flow_ports(flow, ports):
+    """The flow's (source, destination) port dicts; PortsecError if one is not in ports."""
+    by_id = {port.get('id'): port for port in ports}
+    for key in ('source_port', 'destination_port'):
+        if flow.get(key) not in by_id:
+            raise PortsecError('%s %r is not among the ports given.' % (key, flow.get(key)))
+    return by_id[flow['source_port']], by_id[flow['destination_port']]
+
+
+def _stage_checks(flow, src, dst, groups, ports, address_groups, backend):
+    """One check per stage, in the order of STAGES."""
+    source = check_source(src, flow['source_ip'], flow['source_mac'], backend)
+    egress = _groups_check('source_egress_groups', src, 'egress', flow, groups, ports,
+                           address_groups, backend)
+    ingress = _groups_check('destination_ingress_groups', dst, 'ingress', flow, groups, ports,
+                            address_groups, backend)
+    destination = check_destination(dst, flow['destination_ip'], backend)
+    reply, _subchecks = check_reply(flow, src, dst, groups, ports, address_groups, backend)
+    return [source, egress, destination, ingress, reply]
+
+
+def _groups_check(stage, port, direction, flow, groups, ports, address_groups, backend):
+    result, code, detail, element = evaluate_groups(
+        port, _forward_packet(flow, direction), groups, ports, address_groups, backend)
+    return _check(stage, port, result, code, detail, element)
+
+
+def _verdict(checks):
+    results = [check['result'] for check in checks]
+    if FAIL in results:
+        return 'blocked'
+    if UNKNOWN in results:
+        return 'unknown'
+    return 'allowed'
+
+
+def _blocked_by(checks):
+    """Where the flow stops: the first failed check, or None."""
+    for check in checks:
+        if check['result'] == FAIL:
+            return {'stage': check['stage'], 'port': check['port'],
+                    'element': check['element'], 'code': check['code']}
+    return None
+
+
+def _leaf_checks(checks):
+    """Every check, the reply path's subchecks in place of the reply path."""
+    return [sub for check in checks for sub in check.get('subchecks') or [check]]
+
+
+def _suggestions(checks, flow, src, dst, groups):
+    """The fixes for every failed or unknown check, each text once, in stage order."""
+    suggestions = []
+    seen = set()
+    for sub in _leaf_checks(checks):
+        for suggestion in _suggest(sub, flow, src, dst, groups):
+            if suggestion['text'] not in seen:
+                seen.add(suggestion['text'])
+                suggestions.append(suggestion)
+    return suggestions
 
 
 def _assumptions(flow, src, dst, checks, backend):
@@ -848,10 +873,7 @@ def _assumptions(flow, src, dst, checks, backend):
                       'detail': 'Both ports are on network %s: the packet crosses one logical'
                                 ' switch; the guests must reach each other on-link (ARP/ND).'
                                 % src.get('network_id')})
-    codes = set()
-    for check in checks:
-        for sub in check.get('subchecks') or [check]:
-            codes.add(sub['code'])
+    codes = {sub['code'] for sub in _leaf_checks(checks)}
     if any('STATELESS' in code or code.startswith(('REPLY_EGRESS_RULE', 'REPLY_INGRESS_RULE'))
            for code in codes):
         found.append({'code': 'EPHEMERAL_PORTS',
