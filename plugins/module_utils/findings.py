@@ -89,25 +89,9 @@ def port_findings(port, floating_ips=None, network=None, groups=None, network_po
     groups = groups or {}
     fips = sorted(fip.get('floating_ip_address') for fip in floating_ips or []
                   if fip.get('floating_ip_address'))
-    external = bool(network and network.get('router:external'))
-    exposure = []
-    if fips:
-        exposure.append('floating IP(s) %s' % ', '.join(fips))
-    if external:
-        exposure.append('external network %s' % (network.get('name') or network.get('id')))
-
+    exposure = _exposure(fips, network)
     if not port.get('port_security_enabled'):
-        if exposure:
-            found.append(finding(
-                'PORT_SECURITY_OFF_EXPOSED',
-                'Port security is off and the port is reachable from outside (%s): every'
-                ' protocol and port of the VM is open to the world, with no anti-spoofing.'
-                % ' and '.join(exposure), ', '.join(fips) or network.get('id')))
-        else:
-            found.append(finding(
-                'PORT_SECURITY_OFF',
-                'Port security is off: no security group and no anti-spoofing; any peer on'
-                ' the network can reach every port, and the guest may send from any address.'))
+        found.append(_port_security_off(exposure, fips, network))
         return found
 
     if not port.get('security_groups'):
@@ -119,19 +103,50 @@ def port_findings(port, floating_ips=None, network=None, groups=None, network_po
     found.extend(_pair_findings(port, network_ports or []))
 
     if fips:
-        for gid in port.get('security_groups') or []:
-            group = groups.get(gid) or {}
-            for rule in group.get('security_group_rules') or []:
-                if not _ingress_from_anywhere(rule):
-                    continue
-                code = ('INGRESS_ALL_FROM_ANYWHERE_WITH_FIP' if _opens_everything(rule)
-                        else 'INGRESS_FROM_ANYWHERE_WITH_FIP')
-                found.append(finding(
-                    code,
-                    'Group %s admits %s from anywhere, and the port has floating IP(s) %s:'
-                    ' the whole Internet reaches it.' % (group.get('name') or gid,
-                                                         _rule_text(rule), ', '.join(fips)),
-                    'rule %s in group %s' % (rule.get('id'), group.get('name') or gid)))
+        found.extend(_internet_rule_findings(port, groups, fips))
+    return found
+
+
+def _exposure(fips, network):
+    """What makes the port reachable from outside: its floating IPs, an external network."""
+    exposure = []
+    if fips:
+        exposure.append('floating IP(s) %s' % ', '.join(fips))
+    if network and network.get('router:external'):
+        exposure.append('external network %s' % (network.get('name') or network.get('id')))
+    return exposure
+
+
+def _port_security_off(exposure, fips, network):
+    """The finding for a port without port security: worse when it is exposed."""
+    if exposure:
+        return finding(
+            'PORT_SECURITY_OFF_EXPOSED',
+            'Port security is off and the port is reachable from outside (%s): every'
+            ' protocol and port of the VM is open to the world, with no anti-spoofing.'
+            % ' and '.join(exposure), ', '.join(fips) or network.get('id'))
+    return finding(
+        'PORT_SECURITY_OFF',
+        'Port security is off: no security group and no anti-spoofing; any peer on'
+        ' the network can reach every port, and the guest may send from any address.')
+
+
+def _internet_rule_findings(port, groups, fips):
+    """Rules of the port's groups that admit anyone, while floating IPs expose the port."""
+    found = []
+    for gid in port.get('security_groups') or []:
+        group = groups.get(gid) or {}
+        for rule in group.get('security_group_rules') or []:
+            if not _ingress_from_anywhere(rule):
+                continue
+            code = ('INGRESS_ALL_FROM_ANYWHERE_WITH_FIP' if _opens_everything(rule)
+                    else 'INGRESS_FROM_ANYWHERE_WITH_FIP')
+            found.append(finding(
+                code,
+                'Group %s admits %s from anywhere, and the port has floating IP(s) %s:'
+                ' the whole Internet reaches it.' % (group.get('name') or gid,
+                                                     _rule_text(rule), ', '.join(fips)),
+                'rule %s in group %s' % (rule.get('id'), group.get('name') or gid)))
     return found
 
 
