@@ -460,27 +460,44 @@ def _check(stage, port, result, code, detail, element=None):
             'detail': detail, 'element': element}
 
 
+def _own_address_check(stage, port, ip, how, element, code_prefix, host_bits, backend=None,
+                       name_reading=False):
+    """What authorised_address's (how, element) says for stages 1 and 3: PASS for a fixed IP
+    or a covering pair, FAIL (detail: host_bits, with the fields port, ip, pair, host and
+    network) for a pair with host bits that only the other backend reads as covering ip,
+    None otherwise. name_reading: say which backend's reading of the pair (check_source)."""
+    if how == 'fixed':
+        return _check(stage, port, PASS, '%s_IP_FIXED' % code_prefix,
+                      '%s is a fixed IP of port %s.' % (ip, _label(port)), element)
+    if how == 'pair':
+        return _check(stage, port, PASS, '%s_IP_IN_PAIR' % code_prefix,
+                      '%s is covered by allowed address pair %s of port %s%s.'
+                      % (ip, element, _label(port),
+                         ' (%s reading)' % BACKEND_NAMES[backend] if name_reading else ''),
+                      'pair %s' % element)
+    if element is not None:
+        return _check(stage, port, FAIL, '%s_PAIR_HOST_BITS' % code_prefix,
+                      host_bits % {'port': _label(port), 'ip': ip, 'pair': element,
+                                   'host': element.split('/')[0],
+                                   'network': ipaddress.ip_network(element, strict=False)},
+                      'pair %s' % element)
+    return None
+
+
 def check_source(port, ip, mac, backend, stage='source_anti_spoofing', code_prefix='SRC'):
     """Stage 1: may the port send from ip (and from mac)? Also governs its ARP/ND."""
     if not port.get('port_security_enabled'):
         return _check(stage, port, SKIP, '%s_PORT_SECURITY_DISABLED' % code_prefix,
                       'Port security is off on port %s: no anti-spoofing.' % _label(port))
     how, element = authorised_address(port, ip, backend, mac)
-    if how == 'fixed':
-        return _check(stage, port, PASS, '%s_IP_FIXED' % code_prefix,
-                      '%s is a fixed IP of port %s.' % (ip, _label(port)), element)
-    if how == 'pair':
-        return _check(stage, port, PASS, '%s_IP_IN_PAIR' % code_prefix,
-                      '%s is covered by allowed address pair %s of port %s (%s reading).'
-                      % (ip, element, _label(port), BACKEND_NAMES[backend]), 'pair %s' % element)
-    if element is not None:
-        return _check(
-            stage, port, FAIL, '%s_PAIR_HOST_BITS' % code_prefix,
-            'Port %s may not send from %s: its pair %s has host bits, so OVN reads it as'
-            ' %s alone (the mask only gives the subnet size), while ML2/OVS would read the'
-            ' whole %s. Anti-spoofing drops the packets and the ARP/ND that carry %s.'
-            % (_label(port), ip, element, element.split('/')[0],
-               ipaddress.ip_network(element, strict=False), ip), 'pair %s' % element)
+    own = _own_address_check(
+        stage, port, ip, how, element, code_prefix, backend=backend, name_reading=True,
+        host_bits='Port %(port)s may not send from %(ip)s: its pair %(pair)s has host bits, so OVN'
+                  ' reads it as %(host)s alone (the mask only gives the subnet size), while ML2/OVS'
+                  ' would read the whole %(network)s. Anti-spoofing drops the packets and the'
+                  ' ARP/ND that carry %(ip)s.')
+    if own is not None:
+        return own
     if mac and mac.lower() != _port_mac(port) and ip in _fixed_ips(port):
         return _check(stage, port, FAIL, '%s_MAC_NOT_AUTHORISED' % code_prefix,
                       'Port %s may not send from MAC %s: it is neither the port MAC nor the'
@@ -514,20 +531,12 @@ def check_destination(port, ip, backend, stage='destination_port_security', code
                           '' if how else '; %s is not an address of port %s, which OVN would'
                           ' drop' % (ip, _label(port))))
     how, element = authorised_address(port, ip, backend)
-    if how == 'fixed':
-        return _check(stage, port, PASS, '%s_IP_FIXED' % code_prefix,
-                      '%s is a fixed IP of port %s.' % (ip, _label(port)), element)
-    if how == 'pair':
-        return _check(stage, port, PASS, '%s_IP_IN_PAIR' % code_prefix,
-                      '%s is covered by allowed address pair %s of port %s.'
-                      % (ip, element, _label(port)), 'pair %s' % element)
-    if element is not None:
-        return _check(
-            stage, port, FAIL, '%s_PAIR_HOST_BITS' % code_prefix,
-            'OVN drops packets to %s on port %s: its pair %s has host bits, so it authorises'
-            ' %s alone, not the whole %s.'
-            % (ip, _label(port), element, element.split('/')[0],
-               ipaddress.ip_network(element, strict=False)), 'pair %s' % element)
+    own = _own_address_check(
+        stage, port, ip, how, element, code_prefix,
+        host_bits='OVN drops packets to %(ip)s on port %(port)s: its pair %(pair)s has host bits,'
+                  ' so it authorises %(host)s alone, not the whole %(network)s.')
+    if own is not None:
+        return own
     return _check(
         stage, port, FAIL, '%s_IP_NOT_AUTHORISED' % code_prefix,
         'OVN drops packets to %s on port %s: it is neither a fixed IP of the port nor covered'
