@@ -6,8 +6,9 @@
 """The one base class of portsec.openstack modules.
 
 It merges the shared connection options (named as in openstack.cloud), imports
-openstacksdk lazily, opens one connection per task, and is the only place that
-turns openstacksdk errors and our own PortsecError into fail_json().
+openstacksdk lazily and opens one connection per task. run() returns the task's
+result; __call__ is the only place that calls exit_json() and fail_json(): with
+that result, or with the message of a PortsecError or an openstacksdk error.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -67,7 +68,8 @@ def collect_secrets(value, found=None):
 
 
 class PortsecModule:
-    """Base class: subclasses set argument_spec/module_kwargs and write run()."""
+    """Base class: subclasses set argument_spec/module_kwargs and write run(),
+    which returns the result dict (or raises PortsecError)."""
 
     argument_spec = {}
     module_kwargs = {}
@@ -94,8 +96,8 @@ class PortsecModule:
             try:
                 import openstack
             except ImportError:
-                self.ansible.fail_json(
-                    msg=missing_required_lib('openstacksdk') + (
+                raise PortsecError(
+                    missing_required_lib('openstacksdk') + (
                         ' Install it on the host that runs the module, for example'
                         ' "pip install openstacksdk" in the Python that Ansible uses'
                         ' there (ansible_python_interpreter).'),
@@ -153,12 +155,6 @@ class PortsecModule:
             self.warnings.append(message)
             self.ansible.warn(message)
 
-    def exit_json(self, **result):
-        self.ansible.exit_json(**result)
-
-    def fail_json(self, msg, **result):
-        self.ansible.fail_json(msg=msg, **result)
-
     def describe_error(self, exc):
         """A message for an error on one port of a bulk task, or None for a bug."""
         if isinstance(exc, PortsecError):
@@ -166,16 +162,17 @@ class PortsecModule:
         return self._sdk_error_message(exc)
 
     def __call__(self):
-        """Run the module; the only place that turns errors into fail_json."""
+        """Run the module and exit: the only place that calls exit_json/fail_json."""
         try:
-            self.run()
+            result = self.run()
         except PortsecError as exc:
-            self.fail_json(msg=exc.message, **exc.result)
+            self.ansible.fail_json(msg=exc.message, **exc.result)
         except Exception as exc:  # pylint: disable=broad-except
             sdk_error = self._sdk_error_message(exc)
             if sdk_error is None:
                 raise
-            self.fail_json(msg=sdk_error, exception=traceback.format_exc())
+            self.ansible.fail_json(msg=sdk_error, exception=traceback.format_exc())
+        self.ansible.exit_json(**result)
 
     def _sdk_error_message(self, exc):
         """A readable message for openstacksdk/keystoneauth errors, else None."""

@@ -13,16 +13,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.portsec.openstack.plugins.module_utils.errors import PortsecError
-from ansible_collections.portsec.openstack.plugins.module_utils.groups import GroupCatalog
-from ansible_collections.portsec.openstack.plugins.module_utils.selection import (
-    is_bulk,
-    select_many,
-    select_one_port,
-)
+from ansible_collections.portsec.openstack.plugins.module_utils.selection import is_bulk
 
 
 def run_per_port(ports, work, concurrency, describe_error):
@@ -71,51 +65,25 @@ def bulk_summary(outcomes, missing):
     return results, failures
 
 
-def run_port_task(module, cloud, apply, eager_groups=True):
-    """Select the task's port(s), call apply(port, groups) on each, and exit.
+def task_result(params, ports, missing, outcomes, diff_mode, warn):
+    """The result of a task from its per-port outcomes; PortsecError when one failed.
 
-    groups() returns the GroupCatalog of the port's project: one list of
-    security groups per project, made before the writers start (eager_groups)
-    or on first use by a port that needs names. One port: its result is the task's result.
-    Bulk (ports/port_filters): results holds one entry per port, and the task
-    fails, after the others were applied, if any port failed.
+    One port (port/server): its result is the task's result. Bulk (ports or
+    port_filters): results holds one entry per port, and the task fails, after
+    the others were applied, if any port failed.
     """
-    params = module.params
-    lock = threading.Lock()
-    if is_bulk(params):
-        ports, missing = select_many(cloud, params)
-    else:
-        ports, missing = [select_one_port(cloud, params)], []
-    catalogs = {}
-    if eager_groups:
-        for port in ports:
-            project = port.get('project_id') or port.get('tenant_id')
-            if project not in catalogs:
-                catalogs[project] = GroupCatalog(cloud, project)
-
-    def groups_of(port):
-        project = port.get('project_id') or port.get('tenant_id')
-        with lock:
-            if project not in catalogs:
-                catalogs[project] = GroupCatalog(cloud, project)
-            return catalogs[project]
-
-    outcomes = run_per_port(
-        ports, lambda port: apply(port, lambda: groups_of(port)),
-        params['concurrency'], module.describe_error)
     if not is_bulk(params):
         _port, result, error = outcomes[0]
         if error is not None:
             raise PortsecError(error)
-        module.exit_json(**result)
-
+        return result
     results, failures = bulk_summary(outcomes, missing)
     output = dict(changed=any(result['changed'] for result in results), results=results)
-    if module.diff_mode:
+    if diff_mode:
         output['diff'] = [result['diff'] for result in results if result.get('diff')]
     if not ports and not missing:
-        module.warn('No port matched port_filters: nothing to do.')
+        warn('No port matched port_filters: nothing to do.')
     if failures:
-        module.fail_json(msg='%d of %d ports failed: %s' % (
+        raise PortsecError('%d of %d ports failed: %s' % (
             len(failures), len(results), '; '.join(failures)), **output)
-    module.exit_json(**output)
+    return output

@@ -15,7 +15,7 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.portsec.openstack.plugins.module_utils.planning import stored_pairs
+from ansible_collections.portsec.openstack.plugins.module_utils.addresses import stored_pairs
 
 SEVERITIES = ('critical', 'high', 'medium', 'low', 'info')
 

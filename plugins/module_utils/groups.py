@@ -14,25 +14,50 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
+
 from ansible_collections.portsec.openstack.plugins.module_utils.errors import (
     PortsecError,
 )
-from ansible_collections.portsec.openstack.plugins.module_utils.planning import (
-    is_uuid,
-)
+from ansible_collections.portsec.openstack.plugins.module_utils.addresses import is_uuid
 
 
 class GroupCatalog:
-    """The security groups of one project (id -> name), plus any shared ones met."""
+    """The security groups of one project (id -> name), plus any shared ones met.
+
+    The project's groups are listed once, on first use (thread-safe: the ports of
+    a bulk task share their project's catalog).
+    """
 
     def __init__(self, cloud, project_id):
         self.cloud = cloud
         self.project_id = project_id
-        self.groups = cloud.list_security_groups(project_id=project_id)
-        self.names = {group['id']: group.get('name') for group in self.groups}
+        self.lock = threading.Lock()
+        self.loaded = None
+        self.known = {}
 
-    def resolve(self, refs):
-        """IDs for the given names or IDs, in the given order."""
+    @property
+    def groups(self):
+        """The project's groups, listed on first use."""
+        with self.lock:
+            if self.loaded is None:
+                self.loaded = self.cloud.list_security_groups(project_id=self.project_id)
+                self.known.update((group['id'], group.get('name')) for group in self.loaded)
+            return self.loaded
+
+    @property
+    def names(self):
+        """id -> name of every group met so far (the project's are listed first)."""
+        return self.known if self.groups is not None else {}
+
+    def resolve(self, refs, verify_ids=True):
+        """IDs for the given names or IDs, in the given order.
+
+        With verify_ids=False, a list made only of IDs is returned as given, without
+        a request (the reachability model reads the groups by ID anyway).
+        """
+        if not verify_ids and all(isinstance(ref, str) and is_uuid(ref) for ref in refs or []):
+            return list(refs or [])
         ids = []
         for ref in refs or []:
             if not isinstance(ref, str) or not ref:
@@ -72,3 +97,19 @@ class GroupCatalog:
             for group in self.cloud.list_security_groups(id=missing):
                 self.names[group['id']] = group.get('name')
         return dict(self.names)
+
+
+class GroupCatalogs:
+    """One GroupCatalog per project, for the ports of one task."""
+
+    def __init__(self, cloud):
+        self.cloud = cloud
+        self.lock = threading.Lock()
+        self.catalogs = {}
+
+    def of(self, port):
+        project = port.get('project_id')
+        with self.lock:
+            if project not in self.catalogs:
+                self.catalogs[project] = GroupCatalog(self.cloud, project)
+            return self.catalogs[project]

@@ -6,57 +6,42 @@
 """Thin access to the Neutron and Nova APIs through one openstacksdk connection.
 
 Plain JSON over the SDK's authenticated adapters: every request is visible here,
-so the request budget documented in the modules is easy to keep true. Updates
-carry Neutron's revision precondition and are retried on conflict.
+so the request budget documented in the modules is easy to keep true. Every
+port read is normalised here, once (normalize_port). Writes are single requests:
+retries and read-backs live in converge.py.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import random
-import time
-
 from ansible_collections.portsec.openstack.plugins.module_utils.errors import (
     NeutronError,
     PortsecError,
 )
-from ansible_collections.portsec.openstack.plugins.module_utils.planning import (
-    is_uuid,
-    port_label,
-)
-
-# Statuses after which a PUT may or may not have been applied: re-read and re-plan.
-RETRIABLE_STATUSES = (500, 502, 503, 504)
+from ansible_collections.portsec.openstack.plugins.module_utils.addresses import is_uuid
+from ansible_collections.portsec.openstack.plugins.module_utils.views import port_label
 
 POLICY_FIELDS = ('port_security_enabled', 'allowed_address_pairs')
 
-# Neutron checks If-Match when a PUT starts, not when it commits: two writers that
-# read the same revision can both pass the check. The loser then meets the
-# winner's freshly inserted pair in the database's unique key and Neutron answers
-# 400 DuplicateAddressPairInRequest (observed with 8 concurrent writers). Our
-# requests never hold a pair twice, so this answer means "someone wrote first".
-CONCURRENT_WRITE_ERRORS = ('DuplicateAddressPairInRequest',)
+# The fields of a security group read with its rules (audit, reachability).
+GROUP_FIELDS = ['id', 'name', 'project_id', 'stateful', 'security_group_rules']
 
-# LOST_UPDATE: Neutron clears the If-Match constraint of a request when it first
-# checks it (neutron/services/revisions/revision_plugin.py,
-# _get_constrained_instance_match). When that request's transaction then fails
-# on the revision compare-and-swap because another writer committed first,
-# Neutron's DB retry runs it again WITHOUT the constraint, and it overwrites the
-# other writer's change (observed: 1 of 8 concurrent writers' pairs lost). So
-# every write is read back, and re-planned if our change is no longer there. The
-# read waits SETTLE_SECONDS first: Neutron retries a failed transaction after a
-# random pause of up to 0.5 s (neutron_lib.db.api, retry_interval=0.5, jitter),
-# so a write that will land on top of ours usually lands within that time.
-SETTLE_SECONDS = 1.0
-# A retried transaction may wait longer: the pause doubles at each retry (up to 1,
-# 2, 4 s...). So when the read-back shows that other writers are at work (the
-# revision moved past our write, or we met a conflict), the port is watched until
-# its revision stays the same for QUIET_SECONDS, at most WATCH_SECONDS, and our
-# change is applied again if it was undone meanwhile. With no other writer, the
-# single read-back above is all it costs.
-QUIET_SECONDS = 2.0
-WATCH_SECONDS = 12.0
+
+def normalize_port(port):
+    """The port as every caller sees it: MACs in lower case, project_id set.
+
+    Neutron returns project_id and its older name tenant_id; MACs are compared
+    in lower case (a pair's MAC and the port's may have been written in any case).
+    """
+    if 'mac_address' in port and port['mac_address']:
+        port['mac_address'] = port['mac_address'].lower()
+    if 'project_id' in port or 'tenant_id' in port:
+        port['project_id'] = port.get('project_id') or port.get('tenant_id')
+    for pair in port.get('allowed_address_pairs') or []:
+        if pair.get('mac_address'):
+            pair['mac_address'] = pair['mac_address'].lower()
+    return port
 
 
 def _neutron_error(response, action):
@@ -88,14 +73,8 @@ def _neutron_error(response, action):
 class Cloud:
     """Neutron/Nova requests for one task. `conn` is an openstacksdk Connection."""
 
-    def __init__(self, conn, max_attempts=10, sleep=time.sleep, settle_seconds=SETTLE_SECONDS,
-                 quiet_seconds=QUIET_SECONDS, watch_seconds=WATCH_SECONDS):
+    def __init__(self, conn):
         self.conn = conn
-        self.max_attempts = max_attempts
-        self.settle_seconds = settle_seconds
-        self.quiet_seconds = quiet_seconds
-        self.watch_seconds = watch_seconds
-        self.sleep = sleep
         self.requests = 0
 
     # -- raw requests ----------------------------------------------------------
@@ -115,10 +94,12 @@ class Cloud:
     # -- reads -------------------------------------------------------------------
 
     def get_port(self, port_id):
-        return self._network('GET', '/ports/%s' % port_id, 'Reading port %s' % port_id)['port']
+        return normalize_port(self._network('GET', '/ports/%s' % port_id,
+                                            'Reading port %s' % port_id)['port'])
 
     def list_ports(self, **filters):
-        return self._network('GET', '/ports', 'Listing ports', params=filters)['ports']
+        return [normalize_port(port)
+                for port in self._network('GET', '/ports', 'Listing ports', params=filters)['ports']]
 
     def list_networks(self, **filters):
         return self._network('GET', '/networks', 'Listing networks', params=filters)['networks']
@@ -167,105 +148,8 @@ class Cloud:
         headers = {}
         if revision is not None:
             headers['If-Match'] = 'revision_number=%d' % revision
-        return self._network('PUT', '/ports/%s' % port_id, 'Updating port %s' % port_id,
-                             json={'port': changes}, headers=headers)['port']
-
-    def _watch_port(self, current, plan_fn):
-        """Re-read a port that other writers are changing until its revision holds
-        still for quiet_seconds (at most watch_seconds). Returns (port, undone):
-        undone is True as soon as a read shows our change gone."""
-        waited = 0.0
-        while waited < self.watch_seconds:
-            self.sleep(self.quiet_seconds)
-            waited += self.quiet_seconds
-            again = self.get_port(current['id'])
-            if plan_fn(again).changes:
-                return again, True
-            if again.get('revision_number') == current.get('revision_number'):
-                return again, False
-            current = again
-        return current, False
-
-    def converge_port(self, port, plan_fn, check_mode=False):
-        """Read-plan-write with Neutron's revision precondition.
-
-        plan_fn(port) returns an object with .changes (a dict of fields to PUT).
-        On 412 (another writer was first; also its other form, see
-        CONCURRENT_WRITE_ERRORS) or an answer that leaves the outcome
-        unknown (5xx, connection lost), re-read the port by ID, re-plan and retry,
-        a bounded number of times with jitter. After a successful PUT the port is
-        read back and re-planned, in case a concurrent write landed on top of it
-        (LOST_UPDATE); when other writers are at work, it is watched until it holds
-        still (QUIET_SECONDS). Returns (port_after, plan, attempts, conflicts).
-        """
-        attempts = 0
-        conflicts = 0
-        # A plan sent in a PUT whose outcome we could not see (5xx, lost
-        # connection), or one that Neutron applied and another writer undid: if the
-        # re-read shows nothing left to do, our write is what put it there.
-        unconfirmed = None
-        while True:
-            attempts += 1
-            plan = plan_fn(port)
-            if not plan.changes:
-                return port, unconfirmed or plan, attempts, conflicts
-            if check_mode:
-                after = dict(port)
-                after.update(plan.changes)
-                return after, plan, attempts, conflicts
-            try:
-                written = self.update_port(port['id'], plan.changes, revision=port.get('revision_number'))
-                # Read back, after Neutron's first DB retry interval: another writer's
-                # PUT that Neutron retried internally can land on top of ours without
-                # its If-Match (see LOST_UPDATE).
-                self.sleep(self.settle_seconds)
-                current = self.get_port(port['id'])
-                if not plan_fn(current).changes:
-                    contended = conflicts > 0 or (
-                        current.get('revision_number') != (written or {}).get('revision_number'))
-                    if not contended:
-                        return current, plan, attempts, conflicts
-                    current, undone = self._watch_port(current, plan_fn)
-                    if not undone:
-                        return current, plan, attempts, conflicts
-                unconfirmed = plan
-                conflicts += 1
-                if attempts >= self.max_attempts:
-                    raise PortsecError(
-                        'Port %s was changed back by another writer right after each of %d'
-                        ' updates; re-run the task.' % (port_label(port), attempts),
-                        attempts=attempts, conflicts=conflicts)
-                port = current
-                self.sleep(random.uniform(0.05, 0.25) * attempts)
-                continue
-            except NeutronError as exc:
-                if exc.status == 412 or exc.error_type in CONCURRENT_WRITE_ERRORS:
-                    conflicts += 1
-                elif exc.status in RETRIABLE_STATUSES:
-                    unconfirmed = plan
-                else:
-                    raise
-                if attempts >= self.max_attempts:
-                    raise PortsecError(
-                        'Port %s could not be updated after %d attempts: %s. Other writers'
-                        ' kept changing it, or Neutron kept failing; re-run the task.'
-                        % (port_label(port), attempts, exc.message),
-                        attempts=attempts, conflicts=conflicts)
-            except Exception as exc:  # pylint: disable=broad-except
-                if not _is_connection_error(exc) or attempts >= self.max_attempts:
-                    raise
-                unconfirmed = plan
-            self.sleep(random.uniform(0.05, 0.25) * attempts)
-            # Never reuse the object of a failed update: re-read by ID.
-            port = self.get_port(port['id'])
-
-
-def _is_connection_error(exc):
-    try:
-        from keystoneauth1 import exceptions as ksa_exceptions
-    except ImportError:
-        return False
-    return isinstance(exc, (ksa_exceptions.ConnectionError, ksa_exceptions.RetriableConnectionFailure))
+        return normalize_port(self._network('PUT', '/ports/%s' % port_id, 'Updating port %s' % port_id,
+                                            json={'port': changes}, headers=headers)['port'])
 
 
 def _regex_escape(text):

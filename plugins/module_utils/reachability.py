@@ -32,11 +32,12 @@ import ipaddress
 from ansible_collections.portsec.openstack.plugins.module_utils.errors import (
     PortsecError,
 )
-from ansible_collections.portsec.openstack.plugins.module_utils.planning import (
+from ansible_collections.portsec.openstack.plugins.module_utils.addresses import (
     parse_requested_pairs,
     plan_pairs,
     stored_pairs,
 )
+from ansible_collections.portsec.openstack.plugins.module_utils.views import port_label
 
 BACKENDS = ('ovn', 'ovs')
 PROTOCOLS = ('tcp', 'udp', 'icmp', 'any')
@@ -83,11 +84,6 @@ def _ip(value, what):
 
 def port_ref(port):
     return {'id': port.get('id'), 'name': port.get('name') or ''}
-
-
-def _label(port):
-    name = port.get('name')
-    return '%s (%s)' % (name, port.get('id')) if name else str(port.get('id'))
 
 
 def _fixed_ips(port):
@@ -193,12 +189,12 @@ def _what_if_ports(ports, changes, notes):
         if change.get('security_groups') is not None:
             port['security_groups'] = list(change['security_groups'])
             notes.append('sets the security groups of port %s to %s' % (
-                _label(port), ', '.join(change['security_groups']) or 'none'))
+                port_label(port), ', '.join(change['security_groups']) or 'none'))
         _change_port_security(port, change, index, notes)
         if port.get('allowed_address_pairs') and not port.get('port_security_enabled'):
             raise PortsecError(
                 'what_if.ports[%d]: port %s has port security disabled, and allowed address'
-                ' pairs require it: add port_security_enabled: true.' % (index, _label(port)))
+                ' pairs require it: add port_security_enabled: true.' % (index, port_label(port)))
 
 
 def _change_pairs(port, change, notes):
@@ -208,7 +204,7 @@ def _change_pairs(port, change, notes):
             plan = plan_pairs(port, requested, state=state)
             port['allowed_address_pairs'] = plan.request()
             notes.append(note % (
-                ', '.join(pair.address.text() for pair in requested), _label(port)))
+                ', '.join(pair.address.text() for pair in requested), port_label(port)))
 
 
 def _change_port_security(port, change, index, notes):
@@ -225,7 +221,7 @@ def _change_port_security(port, change, index, notes):
         port['security_groups'] = []
         port['allowed_address_pairs'] = []
     notes.append('%s port security on port %s' % (
-        'enables' if enabled else 'disables', _label(port)))
+        'enables' if enabled else 'disables', port_label(port)))
 
 
 def _what_if_rules(groups, rules, notes):
@@ -369,14 +365,14 @@ def evaluate_groups(port, packet, groups, ports, address_groups, backend):
     prefix = 'EGRESS' if packet['direction'] == 'egress' else 'INGRESS'
     if not port.get('port_security_enabled'):
         return (SKIP, '%s_PORT_SECURITY_DISABLED' % prefix,
-                'Port security is off on port %s: no security group filters it.' % _label(port),
+                'Port security is off on port %s: no security group filters it.' % port_label(port),
                 None)
     group_ids = list(port.get('security_groups') or [])
     if not group_ids:
         return (FAIL, '%s_NO_GROUPS' % prefix,
                 'Port %s has port security on and no security group: Neutron drops all its'
                 ' IP traffic in both directions (OVN: the neutron_pg_drop port group).'
-                % _label(port), 'no security group')
+                % port_label(port), 'no security group')
     matched, unknown, pair_rule = _scan_rules(group_ids, packet, groups, ports,
                                               address_groups, backend)
     if matched is not None:
@@ -422,7 +418,7 @@ def _not_admitted(port, packet, groups, group_ids, prefix, unknown, pair_rule):
     if missing:
         return (UNKNOWN, '%s_GROUP_NOT_VISIBLE' % prefix,
                 'No visible rule of port %s admits it, and group(s) %s could not be read.'
-                % (_label(port), ', '.join(missing)), 'group %s' % missing[0])
+                % (port_label(port), ', '.join(missing)), 'group %s' % missing[0])
     if pair_rule is not None:
         group, rule = pair_rule
         return (FAIL, '%s_REMOTE_GROUP_PAIR_NOT_MEMBER' % prefix,
@@ -435,7 +431,7 @@ def _not_admitted(port, packet, groups, group_ids, prefix, unknown, pair_rule):
                 'rule %s in group %s' % (rule.get('id'), group.get('name') or group.get('id')))
     return (FAIL, '%s_NO_MATCHING_RULE' % prefix,
             'No %s rule of group(s) %s on port %s admits %s.'
-            % (packet['direction'], _group_names(port, groups), _label(port), describe_packet(packet)),
+            % (packet['direction'], _group_names(port, groups), port_label(port), describe_packet(packet)),
             'security groups %s' % _group_names(port, groups))
 
 
@@ -468,16 +464,16 @@ def _own_address_check(stage, port, ip, how, element, code_prefix, host_bits, ba
     None otherwise. name_reading: say which backend's reading of the pair (check_source)."""
     if how == 'fixed':
         return _check(stage, port, PASS, '%s_IP_FIXED' % code_prefix,
-                      '%s is a fixed IP of port %s.' % (ip, _label(port)), element)
+                      '%s is a fixed IP of port %s.' % (ip, port_label(port)), element)
     if how == 'pair':
         return _check(stage, port, PASS, '%s_IP_IN_PAIR' % code_prefix,
                       '%s is covered by allowed address pair %s of port %s%s.'
-                      % (ip, element, _label(port),
+                      % (ip, element, port_label(port),
                          ' (%s reading)' % BACKEND_NAMES[backend] if name_reading else ''),
                       'pair %s' % element)
     if element is not None:
         return _check(stage, port, FAIL, '%s_PAIR_HOST_BITS' % code_prefix,
-                      host_bits % {'port': _label(port), 'ip': ip, 'pair': element,
+                      host_bits % {'port': port_label(port), 'ip': ip, 'pair': element,
                                    'host': element.split('/')[0],
                                    'network': ipaddress.ip_network(element, strict=False)},
                       'pair %s' % element)
@@ -488,7 +484,7 @@ def check_source(port, ip, mac, backend, stage='source_anti_spoofing', code_pref
     """Stage 1: may the port send from ip (and from mac)? Also governs its ARP/ND."""
     if not port.get('port_security_enabled'):
         return _check(stage, port, SKIP, '%s_PORT_SECURITY_DISABLED' % code_prefix,
-                      'Port security is off on port %s: no anti-spoofing.' % _label(port))
+                      'Port security is off on port %s: no anti-spoofing.' % port_label(port))
     how, element = authorised_address(port, ip, backend, mac)
     own = _own_address_check(
         stage, port, ip, how, element, code_prefix, backend=backend, name_reading=True,
@@ -501,14 +497,14 @@ def check_source(port, ip, mac, backend, stage='source_anti_spoofing', code_pref
     if mac and mac.lower() != _port_mac(port) and ip in _fixed_ips(port):
         return _check(stage, port, FAIL, '%s_MAC_NOT_AUTHORISED' % code_prefix,
                       'Port %s may not send from MAC %s: it is neither the port MAC nor the'
-                      ' MAC of an allowed address pair for %s.' % (_label(port), mac, ip),
+                      ' MAC of an allowed address pair for %s.' % (port_label(port), mac, ip),
                       'MAC %s' % mac)
     return _check(
         stage, port, FAIL, '%s_IP_NOT_AUTHORISED' % code_prefix,
         'Port %s may not send from %s: it is neither a fixed IP of the port (%s) nor covered'
         ' by one of its allowed address pairs (%s). Anti-spoofing drops these packets and'
         ' the ARP/ND that announces %s.'
-        % (_label(port), ip, ', '.join(str(a) for a in _fixed_ips(port)) or 'none',
+        % (port_label(port), ip, ', '.join(str(a) for a in _fixed_ips(port)) or 'none',
            ', '.join(p.address.text() for p in stored_pairs(port)) or 'none', ip),
         'address %s' % ip)
 
@@ -522,14 +518,14 @@ def check_destination(port, ip, backend, stage='destination_port_security', code
     if not port.get('port_security_enabled'):
         return _check(stage, port, SKIP, '%s_PORT_SECURITY_DISABLED' % code_prefix,
                       'Port security is off on port %s: OVN delivers any address to it.'
-                      % _label(port))
+                      % port_label(port))
     if backend == 'ovs':
         how, _element = authorised_address(port, ip, 'ovn')
         return _check(stage, port, PASS, '%s_NOT_FILTERED_OVS' % code_prefix,
                       'ML2/OVS does not filter the destination IP of what a port receives'
                       ' (it delivers by MAC)%s.' % (
                           '' if how else '; %s is not an address of port %s, which OVN would'
-                          ' drop' % (ip, _label(port))))
+                          ' drop' % (ip, port_label(port))))
     how, element = authorised_address(port, ip, backend)
     own = _own_address_check(
         stage, port, ip, how, element, code_prefix,
@@ -541,7 +537,7 @@ def check_destination(port, ip, backend, stage='destination_port_security', code
         stage, port, FAIL, '%s_IP_NOT_AUTHORISED' % code_prefix,
         'OVN drops packets to %s on port %s: it is neither a fixed IP of the port nor covered'
         ' by one of its allowed address pairs (port_security of the outport).'
-        % (ip, _label(port)), 'address %s' % ip)
+        % (ip, port_label(port)), 'address %s' % ip)
 
 
 def _is_stateless(port, groups):
@@ -580,17 +576,17 @@ def _reply_groups(flow, port, direction, remote, groups, ports, address_groups, 
     prefix = 'REPLY_%s' % direction.upper()
     if not port.get('port_security_enabled'):
         return _check('reply_path', port, SKIP, '%s_PORT_SECURITY_DISABLED' % prefix,
-                      'Port security is off on port %s.' % _label(port))
+                      'Port security is off on port %s.' % port_label(port))
     if not port.get('security_groups'):
         return _check(
             'reply_path', port, FAIL, '%s_NO_GROUPS' % prefix,
             'Port %s has no security group: its %s drops the reply.'
-            % (_label(port), direction), 'no security group')
+            % (port_label(port), direction), 'no security group')
     if not _is_stateless(port, groups):
         return _check(
             'reply_path', port, PASS, '%s_STATEFUL' % prefix,
             'The groups of port %s are stateful: conntrack lets the reply of an admitted'
-            ' connection through (OVN allow-related ACLs).' % _label(port))
+            ' connection through (OVN allow-related ACLs).' % port_label(port))
     packet = _reply_packet(flow, direction, remote)
     result, code, detail, element = evaluate_groups(port, packet, groups, ports,
                                                     address_groups, backend)
@@ -598,7 +594,7 @@ def _reply_groups(flow, port, direction, remote, groups, ports, address_groups, 
     if result == FAIL:
         code = '%s_STATELESS_NO_RULE' % prefix
         detail = ('Port %s has stateless groups (%s): the reply needs an explicit %s rule,'
-                  ' and none admits %s.' % (_label(port), _group_names(port, groups),
+                  ' and none admits %s.' % (port_label(port), _group_names(port, groups),
                                             direction, describe_packet(packet)))
     return _check('reply_path', port, result, code, detail, element)
 
@@ -628,7 +624,7 @@ def _pick_ip(port, version, what):
         if version is None or ip.version == version:
             return ip
     raise PortsecError('Port %s has no %sfixed IP to use as %s: give it explicitly.'
-                       % (_label(port), 'IPv%d ' % version if version else '', what))
+                       % (port_label(port), 'IPv%d ' % version if version else '', what))
 
 
 def flow_port(protocol, port):
@@ -679,7 +675,7 @@ def _forward_packet(flow, direction):
 
 def _pair_task(port, ip, why):
     return {
-        'text': 'Add allowed address pair %s to port %s (%s).' % (ip, _label(port), why),
+        'text': 'Add allowed address pair %s to port %s (%s).' % (ip, port_label(port), why),
         'task': {
             'name': 'Let port %s use %s' % (port.get('name') or port.get('id'), ip),
             'portsec.openstack.allowed_address_pair': {
@@ -708,7 +704,7 @@ def _rule_task(port, groups, packet):
         rule['port_range_min'], rule['port_range_max'] = packet['icmp']
     return {
         'text': ('Add an %s rule for %s to group %s of port %s.'
-                 % (packet['direction'], describe_packet(packet), group_name, _label(port))),
+                 % (packet['direction'], describe_packet(packet), group_name, port_label(port))),
         'task': {
             'name': 'Admit %s on port %s' % (describe_packet(packet), port.get('name') or port.get('id')),
             'openstack.cloud.security_group_rule': rule,
@@ -719,7 +715,7 @@ def _rule_task(port, groups, packet):
 def _groups_task(port):
     return {
         'text': ('Bind a security group to port %s (port security on with no group drops'
-                 ' everything); the project\'s default group is shown.' % _label(port)),
+                 ' everything); the project\'s default group is shown.' % port_label(port)),
         'task': {
             'name': 'Give port %s a security group' % (port.get('name') or port.get('id')),
             'portsec.openstack.port_security': {

@@ -17,7 +17,7 @@ from ansible_collections.portsec.openstack.plugins.module_utils.errors import (
     NeutronError,
     PortsecError,
 )
-from ansible_collections.portsec.openstack.plugins.module_utils.planning import (
+from ansible_collections.portsec.openstack.plugins.module_utils.addresses import (
     is_uuid,
     normalize_mac,
     parse_address,
@@ -34,12 +34,6 @@ def selection_argument_spec():
     )
 
 
-SELECTION_KWARGS = dict(
-    required_one_of=[('port', 'server')],
-    mutually_exclusive=[('port', 'server')],
-)
-
-
 def describe_port(port):
     ips = ', '.join(ip.get('ip_address') for ip in port.get('fixed_ips') or [])
     return '%s (id %s, network %s, fixed IPs %s, MAC %s%s)' % (
@@ -48,11 +42,26 @@ def describe_port(port):
         ', server %s' % port['device_id'] if port.get('device_id') else '')
 
 
+def find_server(cloud, ref):
+    """The one server whose ID or name is ref; PortsecError if none or several."""
+    servers = cloud.find_servers(ref)
+    if not servers:
+        raise PortsecError(
+            'Server %r was not found: give the name or ID of a server of this project'
+            ' (openstack server list).' % ref)
+    if len(servers) > 1:
+        raise PortsecError(
+            'Server name %r matches %d servers (%s): give the server ID instead.'
+            % (ref, len(servers), ', '.join(server['id'] for server in servers)))
+    return servers[0]
+
+
 def _candidates(ports):
     return '; '.join(describe_port(port) for port in ports)
 
 
-def _network_ids(cloud, network):
+def network_ids(cloud, network):
+    """The IDs of the network(s) a name or ID names; PortsecError if none."""
     if is_uuid(network):
         return {network}
     networks = cloud.list_networks(name=network, fields=['id'])
@@ -64,7 +73,7 @@ def _network_ids(cloud, network):
 
 def _filter(cloud, ports, params):
     if params.get('network'):
-        wanted = _network_ids(cloud, params['network'])
+        wanted = network_ids(cloud, params['network'])
         ports = [port for port in ports if port.get('network_id') in wanted]
     if params.get('fixed_ip'):
         wanted_ip = parse_address(params['fixed_ip'], what='fixed_ip', strict_text=False)
@@ -73,7 +82,7 @@ def _filter(cloud, ports, params):
                         for ip in port.get('fixed_ips') or [])]
     if params.get('mac_address'):
         mac = normalize_mac(params['mac_address'])
-        ports = [port for port in ports if (port.get('mac_address') or '').lower() == mac]
+        ports = [port for port in ports if port.get('mac_address') == mac]
     return ports
 
 
@@ -109,16 +118,7 @@ def select_ports(cloud, params):
     ref = params['server']
     ports = cloud.list_ports(device_id=ref) if is_uuid(ref) else []
     if not ports:
-        servers = cloud.find_servers(ref)
-        if not servers:
-            raise PortsecError(
-                'Server %r was not found: give the name or ID of a server of this project'
-                ' (openstack server list).' % ref)
-        if len(servers) > 1:
-            raise PortsecError(
-                'Server name %r matches %d servers (%s): give the server ID instead.'
-                % (ref, len(servers), ', '.join(server['id'] for server in servers)))
-        ports = cloud.list_ports(device_id=servers[0]['id'])
+        ports = cloud.list_ports(device_id=find_server(cloud, ref)['id'])
         if not ports:
             raise PortsecError('Server %r has no ports.' % ref)
     selected = _filter(cloud, ports, params)
@@ -172,27 +172,15 @@ def is_bulk(params):
     return params.get('ports') is not None or params.get('port_filters') is not None
 
 
-def _resolve_server_id(cloud, ref):
-    if is_uuid(ref):
-        return ref
-    servers = cloud.find_servers(ref)
-    if not servers:
-        raise PortsecError('Server %r was not found: give the name or ID of a server of this'
-                           ' project (openstack server list).' % ref)
-    if len(servers) > 1:
-        raise PortsecError('Server name %r matches %d servers (%s): give the server ID instead.'
-                           % (ref, len(servers), ', '.join(server['id'] for server in servers)))
-    return servers[0]['id']
-
-
 def _filter_query(cloud, filters):
     """Neutron list filters for port_filters (the name pattern is applied here)."""
     query = {}
     if filters.get('network'):
-        ids = _network_ids(cloud, filters['network'])
+        ids = network_ids(cloud, filters['network'])
         query['network_id'] = sorted(ids)
     if filters.get('server'):
-        query['device_id'] = _resolve_server_id(cloud, filters['server'])
+        ref = filters['server']
+        query['device_id'] = ref if is_uuid(ref) else find_server(cloud, ref)['id']
     if filters.get('device_owner'):
         query['device_owner'] = filters['device_owner']
     if filters.get('project_id'):
@@ -254,3 +242,10 @@ def select_many(cloud, params):
     if filters.get('name'):
         ports = [port for port in ports if _name_matches(port, filters['name'])]
     return ports, missing
+
+
+def select_task_ports(cloud, params):
+    """The ports of a changing task: (ports, missing references of ports)."""
+    if is_bulk(params):
+        return select_many(cloud, params)
+    return [select_one_port(cloud, params)], []

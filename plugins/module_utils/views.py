@@ -3,25 +3,74 @@
 # Copyright: (c) 2026, portsec.openstack contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The port as the modules return it, with the optional names that cost requests."""
+"""The port as the modules show it: labels in messages, results, diffs (pure).
+
+Ports are Neutron's dicts as normalised by neutron.normalize_port: MACs in lower
+case, project_id always set.
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.portsec.openstack.plugins.module_utils.errors import NeutronError
-from ansible_collections.portsec.openstack.plugins.module_utils.planning import port_view
+
+def port_label(port):
+    name = port.get('name')
+    if name:
+        return '%s (%s)' % (name, port.get('id'))
+    return str(port.get('id'))
 
 
-def port_result(cloud, port, group_names, resolve_names=False):
-    network_name = server_name = None
-    if resolve_names:
-        network_name = cloud.get_network(port['network_id']).get('name') or ''
-        server_name = ''
-        if port.get('device_id') and (port.get('device_owner') or '').startswith('compute:'):
-            try:
-                servers = cloud.find_servers(port['device_id'])
-            except NeutronError:
-                servers = []
-            server_name = servers[0].get('name') if servers else ''
-    return port_view(port, group_names, network_name, server_name)
+def pair_view(raw, port_mac):
+    """A stored pair as returned to the user (MAC always filled in)."""
+    return {'ip_address': raw.get('ip_address'),
+            'mac_address': raw.get('mac_address') or port_mac or None}
+
+
+def port_view(port, group_names=None, network_name=None, server_name=None):
+    """The port as our modules return it (documented in RETURN)."""
+    group_names = group_names or {}
+    port_mac = port.get('mac_address') or ''
+    view = {
+        'id': port.get('id'),
+        'name': port.get('name'),
+        'network_id': port.get('network_id'),
+        'project_id': port.get('project_id'),
+        'fixed_ips': [{'ip_address': ip.get('ip_address'), 'subnet_id': ip.get('subnet_id')}
+                      for ip in port.get('fixed_ips') or []],
+        'mac_address': port_mac,
+        'port_security_enabled': port.get('port_security_enabled'),
+        'security_groups': [{'id': group, 'name': group_names.get(group)}
+                            for group in port.get('security_groups') or []],
+        'allowed_address_pairs': [pair_view(raw, port_mac)
+                                  for raw in port.get('allowed_address_pairs') or []],
+        'revision_number': port.get('revision_number'),
+        'device_id': port.get('device_id'),
+        'device_owner': port.get('device_owner'),
+    }
+    if network_name is not None:
+        view['network_name'] = network_name
+    if server_name is not None:
+        view['server_name'] = server_name
+    return view
+
+
+def diff_view(port, group_names=None):
+    """Readable before/after for diff mode: group names and pairs."""
+    group_names = group_names or {}
+    port_mac = port.get('mac_address') or ''
+    return {
+        'port_security_enabled': port.get('port_security_enabled'),
+        'security_groups': sorted(group_names.get(group) or group
+                                  for group in port.get('security_groups') or []),
+        'allowed_address_pairs': sorted(
+            '%s (%s)' % (raw.get('ip_address'), raw.get('mac_address') or port_mac)
+            for raw in port.get('allowed_address_pairs') or []),
+    }
+
+
+def change_diff(before, after, group_names):
+    """Diff mode's before/after of one port change."""
+    return dict(before=diff_view(before, group_names), after=diff_view(after, group_names),
+                before_header=port_label(before), after_header=port_label(before))
+

@@ -280,32 +280,17 @@ conflicts:
   sample: 0
 """
 
-from ansible_collections.portsec.openstack.plugins.module_utils.base import PortsecModule
-from ansible_collections.portsec.openstack.plugins.module_utils.bulk import run_port_task
-from ansible_collections.portsec.openstack.plugins.module_utils.errors import NeutronError, PortsecError
-from ansible_collections.portsec.openstack.plugins.module_utils.neutron import (
-    Cloud,
-    explain_update_error,
-    require_extension_field,
-)
-from ansible_collections.portsec.openstack.plugins.module_utils.planning import (
-    diff_view,
-    pair_view,
-    parse_requested_pairs,
+from ansible_collections.portsec.openstack.plugins.module_utils.addresses import (
     plan_pairs,
-    port_label,
+    require_port_security_for,
+    requested_pairs,
 )
-from ansible_collections.portsec.openstack.plugins.module_utils.selection import (
-    BULK_KWARGS,
-    bulk_argument_spec,
-    selection_argument_spec,
-)
-from ansible_collections.portsec.openstack.plugins.module_utils.views import port_result
+from ansible_collections.portsec.openstack.plugins.module_utils.port_change import PortChangeModule
+from ansible_collections.portsec.openstack.plugins.module_utils.views import pair_view
 
 
-class AllowedAddressPairModule(PortsecModule):
-    argument_spec = dict(
-        selection_argument_spec(),
+class AllowedAddressPairModule(PortChangeModule):
+    options = dict(
         pairs=dict(type='list', elements='dict', options=dict(
             ip_address=dict(type='str', required=True),
             mac_address=dict(type='str'),
@@ -313,75 +298,28 @@ class AllowedAddressPairModule(PortsecModule):
         pair=dict(type='str'),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         exclusive=dict(type='bool', default=False),
-        resolve_names=dict(type='bool', default=False),
-        **bulk_argument_spec()
     )
-    module_kwargs = dict(
-        supports_check_mode=True,
-        required_one_of=BULK_KWARGS['required_one_of'] + [('pairs', 'pair')],
-        mutually_exclusive=BULK_KWARGS['mutually_exclusive'] + [('pairs', 'pair')],
-    )
+    required_one_of = [('pairs', 'pair')]
+    mutually_exclusive = [('pairs', 'pair')]
+    extension = ('allowed_address_pairs', 'allowed-address-pairs')
+    fields = ['allowed_address_pairs']
+    names_on_demand = True
 
-    def run(self):
+    def prepare(self):
         params = self.params
-        if params['exclusive'] and params['state'] == 'absent':
-            raise PortsecError('exclusive: true only applies with state: present (it makes the'
-                               ' pairs exactly the given list). To remove pairs, use state:'
-                               ' absent without exclusive.')
-        if params['pair'] is not None:
-            requested, warnings = parse_requested_pairs([params['pair']], label='pair')
-        else:
-            requested, warnings = parse_requested_pairs(
-                [dict((key, value) for key, value in item.items() if value is not None)
-                 for item in params['pairs']])
-        if params['state'] == 'present':
-            for warning in warnings:
-                self.warn(warning)
+        self.requested, warnings = requested_pairs(params['pair'], params['pairs'], params['state'],
+                                                   params['exclusive'])
+        for warning in warnings:
+            self.warn(warning)
 
-        cloud = Cloud(self.conn)
-        # Group names cost a list request: only for resolve_names and diff mode.
-        run_port_task(self, cloud, lambda port, groups: self.apply(cloud, port, requested, groups),
-                      eager_groups=False)
-
-    def apply(self, cloud, port, requested, catalog):
-        # catalog() lists the project's security groups (once per project), for names.
-        """Plan and apply the pairs on one port; return its result."""
+    def plan(self, port, context):
         params = self.params
-        require_extension_field(port, 'allowed_address_pairs', 'allowed-address-pairs')
+        return require_port_security_for(
+            plan_pairs(port, self.requested, params['state'], params['exclusive']), port)
 
-        def plan(current):
-            result = plan_pairs(current, requested, params['state'], params['exclusive'])
-            if result.added and not current.get('port_security_enabled'):
-                raise PortsecError(
-                    'Port %s has port security disabled, and allowed address pairs require it'
-                    ' (Neutron answers 409 AddressPairAndPortSecurityRequired). A port without'
-                    ' port security already accepts any address; if you want filtering, enable'
-                    ' it first with portsec.openstack.port_security (port_security_enabled:'
-                    ' true, with its security groups), then add the pairs.' % port_label(current))
-            return result
-
-        before = port
-        try:
-            after, result, attempts, conflicts = cloud.converge_port(port, plan, self.check_mode)
-        except NeutronError as exc:
-            raise explain_update_error(exc, port, ['allowed_address_pairs'])
-
-        names = {}
-        if params['resolve_names'] or self.diff_mode:
-            names = catalog().name_map(list(after.get('security_groups') or []))
-        port_mac = result.port_mac
-        output = dict(
-            changed=result.changed,
-            port=port_result(cloud, after, names, params['resolve_names']),
-            added=[pair_view(pair.to_request(), port_mac) for pair in result.added],
-            removed=[pair_view(pair.raw, port_mac) for pair in result.removed],
-            attempts=attempts,
-            conflicts=conflicts,
-        )
-        if self.diff_mode:
-            output['diff'] = dict(before=diff_view(before, names), after=diff_view(after, names),
-                                  before_header=port_label(before), after_header=port_label(before))
-        return output
+    def report(self, plan, before, names):
+        return dict(added=[pair_view(pair.to_request(), plan.port_mac) for pair in plan.added],
+                    removed=[pair_view(pair.raw, plan.port_mac) for pair in plan.removed])
 
 
 def main():

@@ -272,118 +272,49 @@ conflicts:
   sample: 0
 """
 
-from ansible_collections.portsec.openstack.plugins.module_utils.base import PortsecModule
-from ansible_collections.portsec.openstack.plugins.module_utils.bulk import run_port_task
-from ansible_collections.portsec.openstack.plugins.module_utils.errors import NeutronError, PortsecError
-from ansible_collections.portsec.openstack.plugins.module_utils.neutron import (
-    Cloud,
-    explain_update_error,
-    require_extension_field,
-)
-from ansible_collections.portsec.openstack.plugins.module_utils.planning import (
-    diff_view,
+from ansible_collections.portsec.openstack.plugins.module_utils.port_change import PortChangeModule
+from ansible_collections.portsec.openstack.plugins.module_utils.security import (
     exposure_reasons,
-    pair_view,
+    guard_exposure,
     plan_port_security,
-    port_label,
+    removed_view,
     validate_port_security_request,
 )
-from ansible_collections.portsec.openstack.plugins.module_utils.selection import (
-    BULK_KWARGS,
-    bulk_argument_spec,
-    selection_argument_spec,
-)
-from ansible_collections.portsec.openstack.plugins.module_utils.views import port_result
 
 
-class PortSecurityModule(PortsecModule):
-    argument_spec = dict(
-        selection_argument_spec(),
+class PortSecurityModule(PortChangeModule):
+    options = dict(
         port_security_enabled=dict(type='bool', aliases=['enabled']),
         security_groups=dict(type='list', elements='str'),
         security_groups_mode=dict(type='str', default='exact', choices=['exact', 'add', 'remove']),
         accept_exposure=dict(type='bool', default=False),
-        resolve_names=dict(type='bool', default=False),
-        **bulk_argument_spec()
     )
-    module_kwargs = dict(
-        supports_check_mode=True,
-        required_one_of=BULK_KWARGS['required_one_of'] + [
-            ('port_security_enabled', 'security_groups')],
-        mutually_exclusive=BULK_KWARGS['mutually_exclusive'],
-    )
+    required_one_of = [('port_security_enabled', 'security_groups')]
+    extension = ('port_security_enabled', 'port-security')
+    fields = ['port_security_enabled', 'security_groups']
 
-    def run(self):
+    def prepare(self):
+        validate_port_security_request(self.params['port_security_enabled'], self.params['security_groups'])
+
+    def context(self, cloud, port, groups):
+        refs = self.params['security_groups']
+        context = dict(group_ids=None if refs is None else groups.resolve(refs), exposure=None)
+        if self.params['port_security_enabled'] is False and port.get('port_security_enabled'):
+            context['exposure'] = exposure_reasons(port, cloud.list_floating_ips(port_id=port['id']),
+                                                   cloud.get_network(port['network_id']))
+        return context
+
+    def plan(self, port, context):
         params = self.params
-        validate_port_security_request(params['port_security_enabled'], params['security_groups'],
-                                       params['security_groups_mode'])
-        cloud = Cloud(self.conn)
-        run_port_task(self, cloud, lambda port, groups: self.apply(cloud, port, groups()))
+        plan = plan_port_security(port, params['port_security_enabled'], context['group_ids'],
+                                  params['security_groups_mode'])
+        if plan.disables:
+            plan.warnings += guard_exposure(port, context['exposure'], params['accept_exposure'],
+                                            self.check_mode)
+        return plan
 
-    def apply(self, cloud, port, catalog):
-        """Plan and apply the change on one port; return its result."""
-        params = self.params
-        enabled = params['port_security_enabled']
-        mode = params['security_groups_mode']
-        require_extension_field(port, 'port_security_enabled', 'port-security')
-        group_ids = None
-        if params['security_groups'] is not None:
-            group_ids = catalog.resolve(params['security_groups'])
-
-        exposure = {}
-
-        def plan(current):
-            result = plan_port_security(current, enabled, group_ids, mode)
-            if result.disables:
-                if 'reasons' not in exposure:
-                    floating_ips = cloud.list_floating_ips(port_id=current['id'])
-                    network = cloud.get_network(current['network_id'])
-                    exposure['reasons'] = exposure_reasons(current, floating_ips, network)
-                self._guard(current, exposure['reasons'])
-            return result
-
-        before = port
-        try:
-            after, result, attempts, conflicts = cloud.converge_port(port, plan, self.check_mode)
-        except NeutronError as exc:
-            raise explain_update_error(exc, port, ['port_security_enabled', 'security_groups'])
-        for warning in result.warnings:
-            self.warn(warning)
-
-        names = catalog.name_map(list(before.get('security_groups') or [])
-                                 + list(after.get('security_groups') or []))
-        output = dict(
-            changed=result.changed,
-            port=port_result(cloud, after, names, params['resolve_names']),
-            removed=dict(
-                security_groups=[{'id': group, 'name': names.get(group)}
-                                 for group in result.removed_groups],
-                allowed_address_pairs=[pair_view(raw, (before.get('mac_address') or '').lower())
-                                       for raw in result.removed_pairs],
-            ),
-            attempts=attempts,
-            conflicts=conflicts,
-        )
-        if self.diff_mode:
-            output['diff'] = dict(before=diff_view(before, names), after=diff_view(after, names),
-                                  before_header=port_label(before), after_header=port_label(before))
-        return output
-
-    def _guard(self, port, reasons):
-        if not reasons:
-            return
-        text = ' and '.join(reasons)
-        if not self.params['accept_exposure']:
-            raise PortsecError(
-                'Refusing to disable port security on port %s: %s, so every port of the'
-                ' VM behind it would be reachable from outside with no security group and'
-                ' no anti-spoofing. Set accept_exposure: true to accept that exposure, or'
-                ' keep port security on and open only what is needed (security groups,'
-                ' allowed address pairs).' % (port_label(port), text))
-        self.warn('Port security %s disabled on port %s although %s: every port of the VM'
-                  ' behind it is reachable from outside, with no security group and no'
-                  ' anti-spoofing.' % ('would be' if self.check_mode else 'is',
-                                       port_label(port), text))
+    def report(self, plan, before, names):
+        return dict(removed=removed_view(plan, before.get('mac_address'), names))
 
 
 def main():

@@ -214,14 +214,13 @@ from ansible_collections.portsec.openstack.plugins.module_utils.findings import 
     sort_findings,
     worst_severity,
 )
-from ansible_collections.portsec.openstack.plugins.module_utils.neutron import Cloud
-from ansible_collections.portsec.openstack.plugins.module_utils.planning import is_uuid, pair_view
+from ansible_collections.portsec.openstack.plugins.module_utils.neutron import GROUP_FIELDS, Cloud
 from ansible_collections.portsec.openstack.plugins.module_utils.selection import (
+    network_ids,
     select_ports,
     selection_argument_spec,
 )
-
-GROUP_FIELDS = ['id', 'name', 'project_id', 'stateful', 'security_group_rules']
+from ansible_collections.portsec.openstack.plugins.module_utils.views import pair_view
 RULE_FIELDS = ('id', 'direction', 'ethertype', 'protocol', 'port_range_min', 'port_range_max',
                'remote_ip_prefix', 'remote_group_id', 'remote_address_group_id', 'description')
 # Above this many ports, floating IPs are listed without a port filter (one request,
@@ -233,15 +232,7 @@ def select(cloud, params, project_id):
     if params.get('port') or params.get('server'):
         return select_ports(cloud, params)
     if params.get('network'):
-        ref = params['network']
-        if is_uuid(ref):
-            network_ids = [ref]
-        else:
-            network_ids = [net['id'] for net in cloud.list_networks(name=ref, fields=['id'])]
-        if not network_ids:
-            raise PortsecError('Network %r was not found: give the name or ID of a network'
-                               ' the cloud user can see.' % ref)
-        return cloud.list_ports(network_id=network_ids)
+        return cloud.list_ports(network_id=sorted(network_ids(cloud, params['network'])))
     if params.get('fixed_ip') or params.get('mac_address'):
         raise PortsecError('fixed_ip and mac_address narrow a selection by port or server:'
                            ' give port or server too.')
@@ -306,11 +297,11 @@ def port_entry(port, groups, networks, fips, network_ports, servers, include_rul
     if port.get('device_id') and owner.startswith('compute:'):
         server = {'id': port['device_id'],
                   'name': (servers.get(port['device_id']) or {}).get('name')}
-    mac = (port.get('mac_address') or '').lower()
+    mac = port.get('mac_address') or ''
     return {
         'id': port['id'],
         'name': port.get('name'),
-        'project_id': port.get('project_id') or port.get('tenant_id'),
+        'project_id': port.get('project_id'),
         'server': server,
         'network': {'id': network.get('id'), 'name': network.get('name'),
                     'external': bool(network.get('router:external'))},
@@ -361,7 +352,7 @@ class PortSecurityInfoModule(PortsecModule):
         if not any(self.params.get(name) for name in ('port', 'server', 'network', 'all_projects')):
             project_id = self.conn.current_project_id
         entries, summary = audit(cloud, self.params, project_id)
-        self.exit_json(changed=False, ports=entries, summary=summary, requests=cloud.requests)
+        return dict(changed=False, ports=entries, summary=summary, requests=cloud.requests)
 
 
 def main():

@@ -368,27 +368,22 @@ requests:
 from ansible_collections.portsec.openstack.plugins.module_utils.base import PortsecModule
 from ansible_collections.portsec.openstack.plugins.module_utils.errors import PortsecError
 from ansible_collections.portsec.openstack.plugins.module_utils.groups import GroupCatalog
-from ansible_collections.portsec.openstack.plugins.module_utils.neutron import Cloud
-from ansible_collections.portsec.openstack.plugins.module_utils.planning import is_uuid
+from ansible_collections.portsec.openstack.plugins.module_utils.neutron import GROUP_FIELDS, Cloud
 from ansible_collections.portsec.openstack.plugins.module_utils.reachability import (
     evaluate,
     flow_port,
     summary,
 )
-from ansible_collections.portsec.openstack.plugins.module_utils.selection import select_one_port
+from ansible_collections.portsec.openstack.plugins.module_utils.selection import (
+    select_one_port,
+    selection_argument_spec,
+)
 
-GROUP_FIELDS = ['id', 'name', 'project_id', 'stateful', 'security_group_rules']
 MEMBER_FIELDS = ['id', 'name', 'network_id', 'mac_address', 'fixed_ips', 'allowed_address_pairs',
                  'security_groups', 'port_security_enabled', 'project_id']
 
-ENDPOINT_OPTIONS = dict(
-    port=dict(type='str'),
-    server=dict(type='str'),
-    network=dict(type='str'),
-    fixed_ip=dict(type='str'),
-    mac_address=dict(type='str'),
-    ip_address=dict(type='str'),
-)
+# An endpoint is chosen as the changing modules choose a port, plus the address it uses.
+ENDPOINT_OPTIONS = dict(selection_argument_spec(), ip_address=dict(type='str'))
 
 
 def _endpoint(cloud, params, side):
@@ -409,28 +404,12 @@ def _find_port(ref, ports, index):
                            '%s (%s)' % (port.get('name'), port['id']) for port in ports)))
 
 
-class _Groups:
-    """Group names resolved in the port's project, with at most one extra request."""
-
-    def __init__(self, cloud, project_id):
-        self.cloud = cloud
-        self.project_id = project_id
-        self.catalog = None
-
-    def resolve(self, refs):
-        if all(is_uuid(ref) for ref in refs):
-            return list(refs)
-        if self.catalog is None:
-            self.catalog = GroupCatalog(self.cloud, self.project_id)
-        return self.catalog.resolve(refs)
-
-
 def plan_what_if(cloud, what_if, src, dst):
     """The module's what_if with names turned into IDs, in the model's form."""
     if not what_if:
         return None
-    project_id = src.get('project_id') or src.get('tenant_id')
-    resolver = _Groups(cloud, project_id)
+    # Names resolve in the source port's project; IDs are taken as given.
+    groups = GroupCatalog(cloud, src.get('project_id'))
     ports = []
     for index, change in enumerate(what_if.get('ports') or []):
         port = _find_port(change['port'], [src, dst], index)
@@ -439,7 +418,7 @@ def plan_what_if(cloud, what_if, src, dst):
                 'add_pairs': change.get('add_pairs') or [],
                 'remove_pairs': change.get('remove_pairs') or []}
         if change.get('security_groups') is not None:
-            item['security_groups'] = resolver.resolve(change['security_groups'])
+            item['security_groups'] = groups.resolve(change['security_groups'], verify_ids=False)
         ports.append(item)
     rules = []
     for change in what_if.get('rules') or []:
@@ -447,7 +426,7 @@ def plan_what_if(cloud, what_if, src, dst):
                                                  'port_range_min', 'port_range_max',
                                                  'remote_ip_prefix')}
         rule['remote_group_id'] = change.get('remote_group')
-        rule['security_group_id'] = resolver.resolve([change['security_group']])[0]
+        rule['security_group_id'] = groups.resolve([change['security_group']], verify_ids=False)[0]
         rules.append(rule)
     return {'ports': ports, 'rules': rules}
 
@@ -587,8 +566,8 @@ class ReachabilityModule(PortsecModule):
         cloud = Cloud(self.conn)
         results = explain(cloud, self.params, flows)
         if self.params.get('flows') is None:
-            self.exit_json(changed=False, requests=cloud.requests, **results[0])
-        self.exit_json(changed=False, requests=cloud.requests, flows=results)
+            return dict(changed=False, requests=cloud.requests, **results[0])
+        return dict(changed=False, requests=cloud.requests, flows=results)
 
 
 def main():

@@ -172,7 +172,7 @@ def main():
         'held_reads': barrier.held,
         'precondition_failures': proxy.count('PUT', status=412),
         # The other answer Neutron gives a writer that lost the race (see
-        # CONCURRENT_WRITE_ERRORS in plugins/module_utils/neutron.py).
+        # CONCURRENT_WRITE_ERRORS in plugins/module_utils/converge.py).
         'duplicate_pair_answers': proxy.count('PUT', status=400),
         'puts': proxy.count('PUT'),
         'final_pairs': sorted(p['ip_address'] for p in final.allowed_address_pairs or []),

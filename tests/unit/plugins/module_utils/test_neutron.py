@@ -12,13 +12,14 @@ import json
 import pytest
 
 from ansible_collections.portsec.openstack.plugins.module_utils.errors import NeutronError, PortsecError
+from ansible_collections.portsec.openstack.plugins.module_utils.converge import RetryPolicy, converge_port
 from ansible_collections.portsec.openstack.plugins.module_utils.groups import GroupCatalog
 from ansible_collections.portsec.openstack.plugins.module_utils.neutron import (
     Cloud,
     explain_update_error,
     require_extension_field,
 )
-from ansible_collections.portsec.openstack.plugins.module_utils.planning import plan_pairs, parse_requested_pairs
+from ansible_collections.portsec.openstack.plugins.module_utils.addresses import plan_pairs, parse_requested_pairs
 from ansible_collections.portsec.openstack.plugins.module_utils.selection import select_one_port
 
 PORT_ID = '11111111-2222-3333-4444-555555555555'
@@ -51,6 +52,8 @@ class FakeAdapter:
         for index, (rule_method, rule_url, response) in enumerate(self.script):
             if rule_method == method and url == rule_url:
                 del self.script[index]
+                if isinstance(response, Exception):
+                    raise response
                 return response
         raise AssertionError('unexpected request %s %s' % (method, url))
 
@@ -86,8 +89,8 @@ def test_update_sends_revision_precondition():
     applied = port(2, [{'ip_address': '10.0.0.5', 'mac_address': MAC}])
     conn = FakeConn([('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': applied})),
                      ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': applied}))])
-    cloud = Cloud(conn, sleep=lambda _s: None)
-    after, plan, attempts, conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    policy = RetryPolicy(sleep=lambda _s: None)
+    after, plan, attempts, conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     method, _url, kwargs = conn.network.calls[0]
     assert method == 'PUT'
     assert kwargs['headers'] == {'If-Match': 'revision_number=1'}
@@ -106,8 +109,8 @@ def test_conflict_rereads_replans_and_keeps_the_other_writers_pair():
         # a conflict means other writers: one more read, which finds the port still
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3, [other, ours_pair()])})),
     ])
-    cloud = Cloud(conn, sleep=lambda _s: None)
-    _after, _plan, attempts, conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    policy = RetryPolicy(sleep=lambda _s: None)
+    _after, _plan, attempts, conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert conn.network.script == []
     second_put = conn.network.calls[2][2]
     assert second_put['headers'] == {'If-Match': 'revision_number=2'}
@@ -125,8 +128,8 @@ def test_a_write_undone_right_after_is_read_back_and_applied_again():
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(4, [ours_pair()])})),
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(4, [ours_pair()])})),
     ])
-    cloud = Cloud(conn, sleep=lambda _s: None)
-    after, plan, attempts, conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    policy = RetryPolicy(sleep=lambda _s: None)
+    after, plan, attempts, conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert (attempts, conflicts) == (2, 1)
     assert conn.network.calls[2][2]['headers'] == {'If-Match': 'revision_number=3'}
     assert plan.changed and after['revision_number'] == 4
@@ -138,10 +141,10 @@ def test_a_lone_write_costs_one_read_back():
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours_pair()])})),
     ])
     sleeps = []
-    cloud = Cloud(conn, sleep=sleeps.append)
-    cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    policy = RetryPolicy(sleep=sleeps.append)
+    converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert [call[0] for call in conn.network.calls] == ['PUT', 'GET']
-    assert sleeps == [cloud.settle_seconds]
+    assert sleeps == [policy.settle_seconds]
 
 
 def test_a_write_undone_late_by_a_busy_port_is_applied_again():
@@ -157,8 +160,8 @@ def test_a_write_undone_late_by_a_busy_port_is_applied_again():
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(6, [other, ours_pair()])})),
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(6, [other, ours_pair()])})),
     ])
-    cloud = Cloud(conn, sleep=lambda _s: None)
-    after, plan, attempts, conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    policy = RetryPolicy(sleep=lambda _s: None)
+    after, plan, attempts, conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert conn.network.script == []
     assert conn.network.calls[4][2]['headers'] == {'If-Match': 'revision_number=5'}
     assert (attempts, conflicts, after['revision_number']) == (2, 1, 6)
@@ -174,8 +177,8 @@ def test_a_write_undone_then_restored_by_another_writer_still_counts_as_our_chan
         # another writer's list, read after our first write, put our pair back
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(4, [other, ours_pair()])})),
     ])
-    cloud = Cloud(conn, sleep=lambda _s: None)
-    _after, plan, attempts, conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    policy = RetryPolicy(sleep=lambda _s: None)
+    _after, plan, attempts, conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert (attempts, conflicts) == (3, 2)
     assert plan.changed
 
@@ -185,8 +188,8 @@ def test_watching_a_busy_port_is_bounded():
     script += [('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(r, [ours_pair()])}))
                for r in range(3, 10)]
     conn = FakeConn(script)
-    cloud = Cloud(conn, sleep=lambda _s: None, quiet_seconds=2.0, watch_seconds=6.0)
-    after, _plan, _attempts, _conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    policy = RetryPolicy(sleep=lambda _s: None, quiet_seconds=2.0, watch_seconds=6.0)
+    after, _plan, _attempts, _conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     # the read-back, then three watches of 2 s
     assert len(conn.network.calls) == 5 and after['revision_number'] == 6
 
@@ -197,8 +200,8 @@ def test_conflict_where_the_other_writer_did_our_change_ends_without_write():
         ('PUT', '/ports/%s' % PORT_ID, neutron_error(412, 'RevisionNumberConstraintFailed', 'x')),
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours])})),
     ])
-    cloud = Cloud(conn, sleep=lambda _s: None)
-    _after, plan, attempts, _conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    policy = RetryPolicy(sleep=lambda _s: None)
+    _after, plan, attempts, _conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert not plan.changed and attempts == 2
 
 
@@ -208,8 +211,8 @@ def test_lost_answer_then_applied_reports_the_change():
         ('PUT', '/ports/%s' % PORT_ID, FakeResponse(503, {'message': 'busy'})),
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours])})),
     ])
-    cloud = Cloud(conn, sleep=lambda _s: None)
-    _after, plan, _attempts, _conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    policy = RetryPolicy(sleep=lambda _s: None)
+    _after, plan, _attempts, _conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert plan.changed
 
 
@@ -219,15 +222,84 @@ def test_conflicts_are_bounded():
         script.append(('PUT', '/ports/%s' % PORT_ID, neutron_error(412, 'RevisionNumberConstraintFailed', 'x')))
         script.append(('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(revision)})))
     script.append(('PUT', '/ports/%s' % PORT_ID, neutron_error(412, 'RevisionNumberConstraintFailed', 'x')))
-    cloud = Cloud(FakeConn(script), max_attempts=5, sleep=lambda _s: None)
+    policy = RetryPolicy(max_attempts=5, sleep=lambda _s: None)
     with pytest.raises(PortsecError, match='after 5 attempts'):
-        cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+        converge_port(Cloud(FakeConn(script)), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+
+
+def test_5xx_then_a_read_showing_the_change_missing_writes_again():
+    # The 503 leaves the outcome unknown: re-read, see the pair missing, write again.
+    conn = FakeConn([
+        ('PUT', '/ports/%s' % PORT_ID, FakeResponse(503, {'message': 'busy'})),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(1)})),
+        ('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours_pair()])})),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours_pair()])})),
+    ])
+    policy = RetryPolicy(sleep=lambda _s: None)
+    after, plan, attempts, conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+    assert [call[0] for call in conn.network.calls] == ['PUT', 'GET', 'PUT', 'GET']
+    assert conn.network.calls[2][2]['headers'] == {'If-Match': 'revision_number=1'}
+    assert (attempts, conflicts, after['revision_number']) == (2, 0, 2) and plan.changed
+
+
+def test_a_dropped_connection_is_retried_after_a_re_read():
+    from keystoneauth1 import exceptions as ksa_exceptions
+    conn = FakeConn([
+        ('PUT', '/ports/%s' % PORT_ID, ksa_exceptions.ConnectFailure('connection reset')),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(1)})),
+        ('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours_pair()])})),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours_pair()])})),
+    ])
+    policy = RetryPolicy(sleep=lambda _s: None)
+    after, plan, attempts, conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+    assert conn.network.script == []
+    assert (attempts, conflicts, after['revision_number']) == (2, 0, 2) and plan.changed
+
+
+def test_a_connection_that_keeps_dropping_ends_with_the_connection_error():
+    from keystoneauth1 import exceptions as ksa_exceptions
+    conn = FakeConn([
+        ('PUT', '/ports/%s' % PORT_ID, ksa_exceptions.ConnectFailure('connection reset')),
+        ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(1)})),
+        ('PUT', '/ports/%s' % PORT_ID, ksa_exceptions.ConnectFailure('connection reset again')),
+    ])
+    policy = RetryPolicy(max_attempts=2, sleep=lambda _s: None)
+    with pytest.raises(ksa_exceptions.ConnectFailure, match='again'):
+        converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+    assert conn.network.script == []
+
+
+def test_changed_back_after_each_update_is_bounded():
+    # Every write lands, and every read-back shows it undone: stop after max_attempts.
+    script = []
+    for revision in (2, 4, 6):
+        script.append(('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(revision, [ours_pair()])})))
+        script.append(('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(revision + 1)})))
+    conn = FakeConn(script)
+    policy = RetryPolicy(max_attempts=3, sleep=lambda _s: None)
+    with pytest.raises(PortsecError, match='changed back by another writer right after each of 3 updates') as err:
+        converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+    assert conn.network.script == []
+    assert (err.value.result['attempts'], err.value.result['conflicts']) == (3, 3)
+    # each write carried the revision the previous read-back showed
+    assert [call[2]['headers'] for call in conn.network.calls if call[0] == 'PUT'] == [
+        {'If-Match': 'revision_number=%d' % revision} for revision in (1, 3, 5)]
+
+
+def test_ports_are_normalised_where_they_are_read():
+    legacy = port(1, [{'ip_address': '10.0.0.5', 'mac_address': 'FA:16:3E:00:00:09'}],
+                  mac_address='FA:16:3E:00:00:01', tenant_id='p9')
+    del legacy['project_id']
+    conn = FakeConn([('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': legacy}))])
+    read = Cloud(conn).get_port(PORT_ID)
+    assert read['mac_address'] == MAC and read['project_id'] == 'p9'
+    assert read['allowed_address_pairs'] == [{'ip_address': '10.0.0.5', 'mac_address': 'fa:16:3e:00:00:09'}]
 
 
 def test_check_mode_never_writes():
     conn = FakeConn([])
-    cloud = Cloud(conn)
-    after, plan, _attempts, _conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'), check_mode=True)
+    policy = RetryPolicy()
+    after, plan, _attempts, _conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), check_mode=True, policy=policy)
     assert conn.network.calls == []
     assert plan.changed and after['allowed_address_pairs'] == [{'ip_address': '10.0.0.5'}]
 
@@ -236,9 +308,9 @@ def test_other_errors_are_not_retried():
     conn = FakeConn([('PUT', '/ports/%s' % PORT_ID,
                       neutron_error(400, 'AllowedAddressPairExhausted',
                                     'The number of allowed address pair exceeds the maximum 10.'))])
-    cloud = Cloud(conn, sleep=lambda _s: None)
+    policy = RetryPolicy(sleep=lambda _s: None)
     with pytest.raises(NeutronError) as err:
-        cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+        converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     explained = explain_update_error(err.value, port(1), ['allowed_address_pairs'])
     assert 'max_allowed_address_pair' in explained.message
     assert 'exceeds the maximum 10' in explained.message
@@ -402,6 +474,6 @@ def test_duplicate_pair_from_a_concurrent_commit_is_a_conflict():
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3, [other, ours_pair()])})),
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3, [other, ours_pair()])})),
     ])
-    cloud = Cloud(conn, sleep=lambda _s: None)
-    _after, _plan, attempts, conflicts = cloud.converge_port(port(1), add_pair_plan('10.0.0.5'))
+    policy = RetryPolicy(sleep=lambda _s: None)
+    _after, _plan, attempts, conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert (attempts, conflicts) == (2, 1)

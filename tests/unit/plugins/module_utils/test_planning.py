@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Table-driven tests of the pure planning functions (no SDK, no cloud)."""
+"""Table-driven tests of the pure planning functions: addresses, pairs, port security, views (no SDK, no cloud)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,14 +10,16 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.portsec.openstack.plugins.module_utils.errors import PortsecError
-from ansible_collections.portsec.openstack.plugins.module_utils import planning
+from ansible_collections.portsec.openstack.plugins.module_utils import addresses, security, views
+from ansible_collections.portsec.openstack.plugins.module_utils.neutron import normalize_port
 
 MAC = 'fa:16:3e:00:00:01'
 OTHER_MAC = 'fa:16:3e:00:00:02'
 
 
 def make_port(pairs=None, enabled=True, groups=None, mac=MAC):
-    return {
+    """A port as the modules see it: as Neutron returns it, normalised where it is read."""
+    return normalize_port({
         'id': '11111111-2222-3333-4444-555555555555',
         'name': 'port-b',
         'mac_address': mac,
@@ -26,7 +28,7 @@ def make_port(pairs=None, enabled=True, groups=None, mac=MAC):
         'security_groups': list(groups or []),
         'allowed_address_pairs': list(pairs or []),
         'revision_number': 7,
-    }
+    })
 
 
 # -- address parsing -------------------------------------------------------------
@@ -44,7 +46,7 @@ def make_port(pairs=None, enabled=True, groups=None, mac=MAC):
     ('::/0', (6, 0, 0), '::/0'),
 ])
 def test_parse_address_valid(text, key, sent):
-    address = planning.parse_address(text)
+    address = addresses.parse_address(text)
     assert address.key == key
     assert address.text() == sent
 
@@ -66,14 +68,14 @@ def test_parse_address_valid(text, key, sent):
 ])
 def test_parse_address_invalid_names_value(text, fragment):
     with pytest.raises(PortsecError) as err:
-        planning.parse_address(text)
+        addresses.parse_address(text)
     assert fragment in err.value.message
     assert repr(text) in err.value.message
 
 
 def test_parse_address_rejects_non_string():
     with pytest.raises(PortsecError, match='not a string'):
-        planning.parse_address(5)
+        addresses.parse_address(5)
 
 
 @pytest.mark.parametrize('text, expected', [
@@ -82,7 +84,7 @@ def test_parse_address_rejects_non_string():
     ('fa:16:3e:00:00:01', MAC),
 ])
 def test_normalize_mac(text, expected):
-    assert planning.normalize_mac(text) == expected
+    assert addresses.normalize_mac(text) == expected
 
 
 @pytest.mark.parametrize('text, fragment', [
@@ -95,7 +97,7 @@ def test_normalize_mac(text, expected):
 ])
 def test_normalize_mac_invalid(text, fragment):
     with pytest.raises(PortsecError) as err:
-        planning.normalize_mac(text)
+        addresses.normalize_mac(text)
     assert fragment in err.value.message
     assert text in err.value.message
 
@@ -103,7 +105,7 @@ def test_normalize_mac_invalid(text, fragment):
 # -- requested pairs -----------------------------------------------------------------
 
 def test_requested_pairs_accept_strings_and_dicts():
-    pairs, warnings = planning.parse_requested_pairs(
+    pairs, warnings = addresses.parse_requested_pairs(
         ['10.0.0.5', {'ip_address': '10.0.0.6', 'mac_address': 'FA:16:3E:00:00:02'}])
     assert [p.address.text() for p in pairs] == ['10.0.0.5', '10.0.0.6']
     assert pairs[1].mac == OTHER_MAC
@@ -112,7 +114,7 @@ def test_requested_pairs_accept_strings_and_dicts():
 
 @pytest.mark.parametrize('text', ['0.0.0.0/0', '::/0'])
 def test_requested_pairs_warn_on_any_address(text):
-    _pairs, warnings = planning.parse_requested_pairs([text])
+    _pairs, warnings = addresses.parse_requested_pairs([text])
     assert len(warnings) == 1
     assert 'anti-spoofing' in warnings[0]
 
@@ -126,7 +128,7 @@ def test_requested_pairs_warn_on_any_address(text):
 ])
 def test_requested_pairs_invalid(item, fragment):
     with pytest.raises(PortsecError) as err:
-        planning.parse_requested_pairs([item])
+        addresses.parse_requested_pairs([item])
     assert fragment in err.value.message
 
 
@@ -137,7 +139,7 @@ def stored(ip, mac=MAC):
 
 
 def requested(*items):
-    return planning.parse_requested_pairs(list(items))[0]
+    return addresses.parse_requested_pairs(list(items))[0]
 
 
 PRESENT_CASES = [
@@ -176,7 +178,7 @@ PRESENT_CASES = [
 @pytest.mark.parametrize('stored_pairs, wanted, changed, sent',
                          [case[1:] for case in PRESENT_CASES], ids=[case[0] for case in PRESENT_CASES])
 def test_plan_pairs_present(stored_pairs, wanted, changed, sent):
-    plan = planning.plan_pairs(make_port(stored_pairs), requested(*wanted), 'present')
+    plan = addresses.plan_pairs(make_port(stored_pairs), requested(*wanted), 'present')
     assert plan.changed is changed
     if changed:
         assert plan.changes == {'allowed_address_pairs': sent}
@@ -200,7 +202,7 @@ ABSENT_CASES = [
 @pytest.mark.parametrize('stored_pairs, wanted, sent, removed',
                          [case[1:] for case in ABSENT_CASES], ids=[case[0] for case in ABSENT_CASES])
 def test_plan_pairs_absent(stored_pairs, wanted, sent, removed):
-    plan = planning.plan_pairs(make_port(stored_pairs), requested(*wanted), 'absent')
+    plan = addresses.plan_pairs(make_port(stored_pairs), requested(*wanted), 'absent')
     assert [pair.raw['ip_address'] for pair in plan.removed] == removed
     if sent is None:
         assert plan.changes == {}
@@ -224,7 +226,7 @@ EXCLUSIVE_CASES = [
 @pytest.mark.parametrize('stored_pairs, wanted, sent',
                          [case[1:] for case in EXCLUSIVE_CASES], ids=[case[0] for case in EXCLUSIVE_CASES])
 def test_plan_pairs_exclusive(stored_pairs, wanted, sent):
-    plan = planning.plan_pairs(make_port(stored_pairs), requested(*wanted), 'present', exclusive=True)
+    plan = addresses.plan_pairs(make_port(stored_pairs), requested(*wanted), 'present', exclusive=True)
     if sent is None:
         assert not plan.changed
     else:
@@ -233,14 +235,14 @@ def test_plan_pairs_exclusive(stored_pairs, wanted, sent):
 
 def test_plan_pairs_never_resends_existing_text():
     port = make_port([stored('10.0.0.5/32')])
-    plan = planning.plan_pairs(port, requested('10.0.0.6'), 'present')
+    plan = addresses.plan_pairs(port, requested('10.0.0.6'), 'present')
     assert plan.changes['allowed_address_pairs'][0] == stored('10.0.0.5/32')
     assert [pair.address.text() for pair in plan.added] == ['10.0.0.6']
 
 
 def test_plan_pairs_keeps_unparsable_stored_pair():
     port = make_port([{'ip_address': 'weird', 'mac_address': MAC}])
-    plan = planning.plan_pairs(port, requested('10.0.0.6'), 'present')
+    plan = addresses.plan_pairs(port, requested('10.0.0.6'), 'present')
     assert plan.changes['allowed_address_pairs'][0] == {'ip_address': 'weird', 'mac_address': MAC}
 
 
@@ -282,7 +284,7 @@ PS_CASES = [
 @pytest.mark.parametrize('port_kwargs, enabled, group_ids, mode, changes, removed_groups, removed_pairs',
                          [case[1:] for case in PS_CASES], ids=[case[0] for case in PS_CASES])
 def test_plan_port_security(port_kwargs, enabled, group_ids, mode, changes, removed_groups, removed_pairs):
-    plan = planning.plan_port_security(make_port(**port_kwargs), enabled, group_ids, mode)
+    plan = security.plan_port_security(make_port(**port_kwargs), enabled, group_ids, mode)
     assert plan.changes == changes
     assert plan.removed_groups == removed_groups
     assert len(plan.removed_pairs) == removed_pairs
@@ -290,30 +292,19 @@ def test_plan_port_security(port_kwargs, enabled, group_ids, mode, changes, remo
 
 
 def test_enable_without_groups_warns_all_traffic_dropped():
-    plan = planning.plan_port_security(make_port(enabled=False), True, None)
+    plan = security.plan_port_security(make_port(enabled=False), True, None)
     assert len(plan.warnings) == 1
     assert 'no security groups' in plan.warnings[0]
 
 
 def test_groups_with_disable_is_an_error():
     with pytest.raises(PortsecError, match=r'security_groups \(web\) cannot be combined'):
-        planning.validate_port_security_request(False, ['web'], 'exact')
+        security.validate_port_security_request(False, ['web'])
 
 
 def test_groups_on_disabled_port_without_enabling_is_an_error():
     with pytest.raises(PortsecError, match='Set port_security_enabled: true in the same task'):
-        planning.plan_port_security(make_port(enabled=False), None, ['g1'], 'add')
-
-
-def test_unknown_mode_is_an_error():
-    with pytest.raises(PortsecError, match='security_groups_mode'):
-        planning.validate_port_security_request(None, ['g1'], 'merge')
-
-
-def test_apply_changes_predicts_port():
-    port = make_port(groups=['g1'])
-    after = planning.apply_changes(port, {'security_groups': []})
-    assert after['security_groups'] == [] and port['security_groups'] == ['g1']
+        security.plan_port_security(make_port(enabled=False), None, ['g1'], 'add')
 
 
 @pytest.mark.parametrize('fips, network, expected', [
@@ -325,15 +316,15 @@ def test_apply_changes_predicts_port():
      ['it has floating IP(s) 172.24.4.10, 172.24.4.11']),
 ])
 def test_exposure_reasons(fips, network, expected):
-    assert planning.exposure_reasons(make_port(), fips, network) == expected
+    assert security.exposure_reasons(make_port(), fips, network) == expected
 
 
 def test_views_show_names_and_fill_macs():
     port = make_port(groups=['g1'], pairs=[{'ip_address': '10.0.0.5'}])
-    view = planning.port_view(port, {'g1': 'ssh'})
+    view = views.port_view(port, {'g1': 'ssh'})
     assert view['security_groups'] == [{'id': 'g1', 'name': 'ssh'}]
     assert view['allowed_address_pairs'] == [{'ip_address': '10.0.0.5', 'mac_address': MAC}]
-    diff = planning.diff_view(port, {'g1': 'ssh'})
+    diff = views.diff_view(port, {'g1': 'ssh'})
     assert diff == {'port_security_enabled': True, 'security_groups': ['ssh'],
                     'allowed_address_pairs': ['10.0.0.5 (%s)' % MAC]}
 
@@ -346,10 +337,10 @@ def test_views_show_names_and_fill_macs():
     (None, False),
 ])
 def test_is_uuid(value, expected):
-    assert planning.is_uuid(value) is expected
+    assert addresses.is_uuid(value) is expected
 
 
 def test_shorthand_pair_is_named_as_the_user_wrote_it():
     with pytest.raises(PortsecError) as err:
-        planning.parse_requested_pairs(['10.0.0.300'], label='pair')
+        addresses.parse_requested_pairs(['10.0.0.300'], label='pair')
     assert err.value.message.startswith("pair '10.0.0.300' is not a valid IP address")

@@ -3,11 +3,12 @@
 # Copyright: (c) 2026, portsec.openstack contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Pure decision logic: normalise, compare and plan port changes.
+"""What users write, parsed: IDs, IP addresses, MACs; allowed address pairs and their plan.
 
-Nothing here talks to OpenStack. Check mode and the real run call the same
-functions, so the prediction and the change cannot disagree. Ports are the
-plain dicts Neutron returns (GET /v2.0/ports/{id}).
+Pure: nothing here talks to OpenStack. Check mode and the real run call the same
+functions, so the prediction and the change cannot disagree. Ports are the plain
+dicts Neutron returns (GET /v2.0/ports/{id}), as normalised by neutron.normalize_port
+(MACs in lower case).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,12 +21,12 @@ import re
 from ansible_collections.portsec.openstack.plugins.module_utils.errors import (
     PortsecError,
 )
+from ansible_collections.portsec.openstack.plugins.module_utils.plan import Plan
+from ansible_collections.portsec.openstack.plugins.module_utils.views import port_label
 
 UUID_RE = re.compile(r'^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?'
                      r'[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$')
 MAC_RE = re.compile(r'^[0-9a-fA-F]{2}([:-])[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$')
-
-SECURITY_GROUP_MODES = ('exact', 'add', 'remove')
 
 
 def is_uuid(value):
@@ -171,9 +172,6 @@ class Pair:
             body['mac_address'] = self.mac
         return body
 
-    def describe(self, port_mac):
-        return '%s (%s)' % (self.address.text(), self.mac or port_mac)
-
 
 def parse_requested_pairs(pairs, label='pairs'):
     """Validate the pairs a user asked for; return (pairs, warnings).
@@ -218,7 +216,7 @@ def stored_pairs(port):
         except PortsecError:
             # Not ours to judge: keep an unparsable stored pair by its text.
             address = _OpaqueAddress(raw.get('ip_address'))
-        mac = (raw.get('mac_address') or '').lower() or None
+        mac = (raw.get('mac_address') or '').lower() or None  # a pair dict from anywhere, not only Neutron
         result.append(Pair(address, mac, raw=raw))
     return result
 
@@ -238,27 +236,21 @@ class _OpaqueAddress(Address):
         return str(self.literal)
 
 
-class PairPlan:
-    """The outcome of plan_pairs: the full list to send and what it changes."""
+class PairPlan(Plan):
+    """The outcome of plan_pairs: the full list to send and what it changes.
+
+    Neutron replaces the whole list on every update, so changes holds all of it.
+    """
 
     def __init__(self, after, added, removed, port_mac):
         self.after = after
         self.added = added
         self.removed = removed
         self.port_mac = port_mac
-
-    @property
-    def changed(self):
-        return bool(self.added or self.removed)
-
-    @property
-    def changes(self):
-        """The fields to PUT: Neutron replaces the whole list on every update."""
-        if not self.changed:
-            return {}
-        return {'allowed_address_pairs': self.request()}
+        super(PairPlan, self).__init__({'allowed_address_pairs': self.request()} if added or removed else {})
 
     def request(self):
+        """The whole list, as sent: stored pairs as stored, new ones in our form."""
         return [pair.to_request() for pair in self.after]
 
 
@@ -270,7 +262,7 @@ def plan_pairs(port, requested, state='present', exclusive=False):
     exclusive (with present): the list becomes exactly the requested pairs.
     Stored pairs are never rewritten in another form.
     """
-    port_mac = (port.get('mac_address') or '').lower()
+    port_mac = port.get('mac_address') or ''
     current = stored_pairs(port)
     wanted = []
     wanted_keys = set()
@@ -299,175 +291,31 @@ def plan_pairs(port, requested, state='present', exclusive=False):
     return PairPlan(kept + added, added, removed, port_mac)
 
 
-def describe_pairs(pairs, port_mac):
-    return [pair.describe(port_mac) for pair in pairs]
-
-
-def pair_view(raw, port_mac):
-    """A stored pair as returned to the user (MAC always filled in)."""
-    return {'ip_address': raw.get('ip_address'),
-            'mac_address': (raw.get('mac_address') or port_mac or '').lower() or None}
-
-
-# -- port security and security groups ----------------------------------------
-
-class PortSecurityPlan:
-    """Fields to PUT on one port, and what the change removes."""
-
-    def __init__(self, changes, removed_groups, removed_pairs, warnings):
-        self.changes = changes
-        self.removed_groups = removed_groups
-        self.removed_pairs = removed_pairs
-        self.warnings = warnings
-
-    @property
-    def changed(self):
-        return bool(self.changes)
-
-    @property
-    def disables(self):
-        return self.changes.get('port_security_enabled') is False
-
-
-def validate_port_security_request(enabled, security_groups, mode):
-    """Checks that need no port: raise PortsecError before any request."""
-    if mode not in SECURITY_GROUP_MODES:
-        raise PortsecError('security_groups_mode %r is not one of %s.'
-                           % (mode, ', '.join(SECURITY_GROUP_MODES)))
-    if enabled is False and security_groups:
+def require_port_security_for(plan, port):
+    """Pairs can only be added to a port with port security on (Neutron: 409)."""
+    if plan.added and not port.get('port_security_enabled'):
         raise PortsecError(
-            'security_groups (%s) cannot be combined with port_security_enabled: false:'
-            ' a port without port security has no security groups (Neutron answers 400'
-            ' PortSecurityAndIPRequiredForSecurityGroups). Remove security_groups, or set'
-            ' port_security_enabled: true.' % ', '.join(security_groups))
+            'Port %s has port security disabled, and allowed address pairs require it'
+            ' (Neutron answers 409 AddressPairAndPortSecurityRequired). A port without'
+            ' port security already accepts any address; if you want filtering, enable'
+            ' it first with portsec.openstack.port_security (port_security_enabled:'
+            ' true, with its security groups), then add the pairs.' % port_label(port))
+    return plan
 
 
-def plan_port_security(port, enabled=None, group_ids=None, mode='exact'):
-    """Plan port_security_enabled and security group changes for one port.
+def requested_pairs(pair, pairs, state, exclusive):
+    """The pairs a task asks for (its pair or its pairs), and the warnings to show.
 
-    enabled: None (leave as is) or a bool. group_ids: None (leave as is) or
-    the resolved IDs of the requested groups, interpreted by mode (exact, add,
-    remove). Disabling clears groups and pairs in the same PUT, as Neutron
-    refuses to disable port security while either is present (409).
+    Raises PortsecError, naming the value, before any request is made.
     """
-    validate_port_security_request(enabled, group_ids, mode)
-    current_enabled = bool(port.get('port_security_enabled'))
-    current_groups = list(port.get('security_groups') or [])
-    current_pairs = list(port.get('allowed_address_pairs') or [])
-    target_enabled = current_enabled if enabled is None else enabled
-    warnings = []
-
-    if not target_enabled:
-        if group_ids and mode != 'remove':
-            raise PortsecError(
-                'Port %s has port security disabled, so it cannot have security groups'
-                ' (%s). Set port_security_enabled: true in the same task to enable it and'
-                ' apply the groups in one update.'
-                % (port_label(port), ', '.join(group_ids)))
-        target_groups = []
-    elif group_ids is None:
-        target_groups = current_groups
-    elif mode == 'exact':
-        target_groups = _ordered_unique(group_ids)
-    elif mode == 'add':
-        target_groups = _ordered_unique(current_groups + list(group_ids))
+    if exclusive and state == 'absent':
+        raise PortsecError('exclusive: true only applies with state: present (it makes the'
+                           ' pairs exactly the given list). To remove pairs, use state:'
+                           ' absent without exclusive.')
+    if pair is not None:
+        requested, warnings = parse_requested_pairs([pair], label='pair')
     else:
-        target_groups = [group for group in current_groups if group not in set(group_ids)]
-
-    changes = {}
-    if target_enabled != current_enabled:
-        changes['port_security_enabled'] = target_enabled
-    if set(target_groups) != set(current_groups):
-        changes['security_groups'] = target_groups
-    removed_groups = [group for group in current_groups if group not in set(target_groups)]
-    removed_pairs = []
-    if not target_enabled and current_pairs:
-        changes['allowed_address_pairs'] = []
-        removed_pairs = current_pairs
-    if target_enabled and not target_groups:
-        warnings.append(
-            'Port %s has port security enabled and no security groups: Neutron drops all'
-            ' its traffic except what its own rules never block (DHCP, and in OVN ARP/ND).'
-            ' Give security_groups to let traffic through.' % port_label(port))
-    return PortSecurityPlan(changes, removed_groups, removed_pairs, warnings)
-
-
-def apply_changes(port, changes):
-    """The port as it will be after the PUT (for check mode's prediction)."""
-    after = dict(port)
-    after.update(changes)
-    return after
-
-
-def exposure_reasons(port, floating_ips, network):
-    """Why disabling port security on this port exposes it to the outside."""
-    reasons = []
-    addresses = sorted(fip.get('floating_ip_address') for fip in floating_ips or []
-                       if fip.get('floating_ip_address'))
-    if addresses:
-        reasons.append('it has floating IP(s) %s' % ', '.join(addresses))
-    if network and network.get('router:external'):
-        reasons.append('it sits on the external network %s'
-                       % (network.get('name') or network.get('id')))
-    return reasons
-
-
-def port_label(port):
-    name = port.get('name')
-    if name:
-        return '%s (%s)' % (name, port.get('id'))
-    return str(port.get('id'))
-
-
-def _ordered_unique(items):
-    seen = set()
-    result = []
-    for item in items:
-        if item not in seen:
-            seen.add(item)
-            result.append(item)
-    return result
-
-
-# -- views ---------------------------------------------------------------------
-
-def port_view(port, group_names=None, network_name=None, server_name=None):
-    """The port as our modules return it (documented in RETURN)."""
-    group_names = group_names or {}
-    port_mac = (port.get('mac_address') or '').lower()
-    view = {
-        'id': port.get('id'),
-        'name': port.get('name'),
-        'network_id': port.get('network_id'),
-        'project_id': port.get('project_id') or port.get('tenant_id'),
-        'fixed_ips': [{'ip_address': ip.get('ip_address'), 'subnet_id': ip.get('subnet_id')}
-                      for ip in port.get('fixed_ips') or []],
-        'mac_address': port_mac,
-        'port_security_enabled': port.get('port_security_enabled'),
-        'security_groups': [{'id': group, 'name': group_names.get(group)}
-                            for group in port.get('security_groups') or []],
-        'allowed_address_pairs': [pair_view(raw, port_mac)
-                                  for raw in port.get('allowed_address_pairs') or []],
-        'revision_number': port.get('revision_number'),
-        'device_id': port.get('device_id'),
-        'device_owner': port.get('device_owner'),
-    }
-    if network_name is not None:
-        view['network_name'] = network_name
-    if server_name is not None:
-        view['server_name'] = server_name
-    return view
-
-
-def diff_view(port, group_names=None):
-    """Readable before/after for diff mode: group names and pairs."""
-    group_names = group_names or {}
-    port_mac = (port.get('mac_address') or '').lower()
-    return {
-        'port_security_enabled': port.get('port_security_enabled'),
-        'security_groups': sorted(group_names.get(group) or group
-                                  for group in port.get('security_groups') or []),
-        'allowed_address_pairs': sorted(
-            '%s (%s)' % (raw.get('ip_address'), (raw.get('mac_address') or port_mac).lower())
-            for raw in port.get('allowed_address_pairs') or []),
-    }
+        requested, warnings = parse_requested_pairs(
+            [dict((key, value) for key, value in item.items() if value is not None)
+             for item in pairs])
+    return requested, warnings if state == 'present' else []
