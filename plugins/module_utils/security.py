@@ -91,7 +91,6 @@ def plan_port_security(port, enabled=None, group_ids=None, mode='exact'):
     return PortSecurityPlan(changes, removed_groups, removed_pairs, warnings)
 
 
-
 def exposure_reasons(port, floating_ips, network):
     """Why disabling port security on this port exposes it to the outside.
 
@@ -142,7 +141,6 @@ def guard_exposure(port, reasons, accept_exposure, check_mode):
     return ['Port security %s disabled on port %s although %s: every port of the VM'
             ' behind it is reachable from outside, with no security group and no'
             ' anti-spoofing.' % ('would be' if check_mode else 'is', port_label(port), text)]
-
 
 
 def removed_view(plan, port_mac, group_names):

@@ -73,4 +73,3 @@ def change_diff(before, after, group_names):
     """Diff mode's before/after of one port change."""
     return dict(before=diff_view(before, group_names), after=diff_view(after, group_names),
                 before_header=port_label(before), after_header=port_label(before))
-

@@ -117,7 +117,12 @@ extends_documentation_fragment:
   - portsec.openstack.openstack
   - portsec.openstack.openstack.attributes
 seealso:
+  - module: portsec.openstack.reachability
+    description: >-
+      Tells whether a flow passes the source port's anti-spoofing, which is where a missing pair
+      drops it; O(portsec.openstack.reachability#module:what_if.ports[].add_pairs) tries a pair first.
   - module: portsec.openstack.port_security
+    description: Turns port security on, which pairs require, and manages the security groups.
   - module: openstack.cloud.port
 """
 

@@ -105,6 +105,11 @@ extends_documentation_fragment:
   - portsec.openstack.openstack.attributes
 seealso:
   - module: portsec.openstack.allowed_address_pair
+    description: >-
+      Lets a port send from more addresses while port security stays on: the filtered
+      alternative to disabling it.
+  - module: portsec.openstack.reachability
+    description: Says whether a flow gets through, before a change (O(portsec.openstack.reachability#module:what_if)) or after it.
   - module: openstack.cloud.port
   - module: openstack.cloud.security_group
 """

@@ -82,9 +82,11 @@ extends_documentation_fragment:
   - portsec.openstack.openstack.attributes_info
 seealso:
   - module: portsec.openstack.reachability
+    description: Follows one flow between two ports stage by stage, where this module audits ports one by one.
   - module: portsec.openstack.port_security
   - module: portsec.openstack.allowed_address_pair
   - module: openstack.cloud.port_info
+    description: Returns every field of the ports; this module returns those of port security, with findings.
 """
 
 EXAMPLES = r"""
@@ -160,7 +162,10 @@ ports:
       type: list
       elements: dict
     allowed_address_pairs:
-      description: Allowed address pairs, each with the MAC filled in.
+      description:
+        - Allowed address pairs as Neutron stores them, each with the MAC filled in.
+        - The C(PAIR_*) findings judge each pair; a prefix with host bits such as the sample is
+          one address under ML2/OVN (C(PAIR_HOST_BITS)).
       type: list
       elements: dict
       sample: [{"ip_address": "10.10.10.11/24", "mac_address": "fa:16:3e:12:34:56"}]

@@ -210,8 +210,10 @@ extends_documentation_fragment:
   - portsec.openstack.openstack.attributes_info
 seealso:
   - module: portsec.openstack.port_security_info
+    description: Audits every port of a server, network or project, without naming a flow.
   - module: portsec.openstack.allowed_address_pair
   - module: portsec.openstack.port_security
+    description: Applies the change that RV(suggestions) propose.
 """
 
 EXAMPLES = r"""
