@@ -27,7 +27,9 @@ def load(name: str, path: pathlib.Path):
 @pytest.fixture(scope="module")
 def cloud():
     # make test's units stage runs in the synced checkout, which always holds the test bed: no skip
-    return load("portsec_cloud_script", COLLECTION / "tests" / "cloud" / "cloud")
+    load("portsec_cloud_script", COLLECTION / "tests" / "cloud" / "cloud")  # puts tests/cloud/lib on sys.path
+    # the script's modules: restarts() in cloud_procs reads the files under cloud_common's LOG and RUN
+    return importlib.import_module("cloud_common"), importlib.import_module("cloud_procs")
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +43,9 @@ EXIT = "2026-12-01T21:55:14.047Z|00010|daemon_unix(monitor)|INFO|pid 9530 died, 
 
 
 def test_monitor_restart_lines_count_and_others_do_not(cloud, tmp_path, monkeypatch):
-    monkeypatch.setattr(cloud, "LOG", str(tmp_path))
-    monkeypatch.setattr(cloud, "RUN", str(tmp_path))
+    common, procs = cloud
+    monkeypatch.setattr(common, "LOG", str(tmp_path))
+    monkeypatch.setattr(common, "RUN", str(tmp_path))
     earlier = "\n".join(["==== 2026-12-01 21:00:00 start: ovn-controller --monitor",
                          CRASH.replace("21:55", "21:01"), ""])     # before the last start: not counted
     (tmp_path / "ovn-controller.log").write_text(earlier + "\n".join([
@@ -51,10 +54,10 @@ def test_monitor_restart_lines_count_and_others_do_not(cloud, tmp_path, monkeypa
         CRASH, WAIT, EXIT, "",
     ]))
     (tmp_path / "ovn-controller.pid").write_text(f"4242 1234 {len(earlier)}\n")   # spawn(): pid, start time, log offset
-    assert cloud.restarts("ovn-controller") == (1, CRASH)
+    assert procs.restarts("ovn-controller") == (1, CRASH)
     (tmp_path / "ovn-controller.pid").write_text("4242 1234\n")                   # no offset: the whole log
-    assert cloud.restarts("ovn-controller")[0] == 2
-    assert cloud.restarts("nova-api") == (0, "")             # not a monitored daemon
+    assert procs.restarts("ovn-controller")[0] == 2
+    assert procs.restarts("nova-api") == (0, "")             # not a monitored daemon
 
 
 def proc(running=True, pid=10, restarts=0, last=""):
