@@ -10,24 +10,28 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
 
-    # Which port(s) a changing module works on: one port, or many in one task.
+    # Which port(s) a module works on. DOCUMENTATION: one port, or the ports of one server;
+    # MANY: many ports in one task. network, fixed_ip and mac_address mean the same in every
+    # module: they narrow a selection by port or server.
     DOCUMENTATION = r"""
 options:
   port:
     description:
-      - Name or ID of the one port to manage.
+      - Name or ID of one port.
       - Mutually exclusive with O(server) and O(ports).
     type: str
   server:
     description:
-      - Name or ID of the server whose port is managed.
-      - If the server has several ports, choose one with O(network), O(fixed_ip) or
-        O(mac_address); otherwise the task fails and lists the server's ports.
+      - Name or ID of a server, for its ports.
+      - A module that works on one port needs one port of it. If the server has several,
+        choose it with O(network), O(fixed_ip) or O(mac_address); otherwise the task fails and
+        lists the server's ports.
     type: str
   network:
     description:
       - Name or ID of the port's network, to choose among the ports of O(server), or among
-        ports that share the name O(port).
+        ports that share the name O(port). To select every port of a network, use
+        O(port_filters.network).
     type: str
   fixed_ip:
     description:
@@ -39,18 +43,19 @@ options:
       - The MAC address of the port, to choose among the ports of O(server) or among ports
         that share the name O(port).
     type: str
+"""
+
+    MANY = r"""
+options:
   ports:
     description:
-      - Names or IDs of many ports to manage in one task (bulk mode). With O(port_filters),
-        only the listed ports that also match the filters.
-      - In bulk mode the module returns RV(results), one entry per port. Each port is planned
-        and updated on its own, so a failure on one port never leaves another half-applied;
-        the task fails if any port failed, after the others were applied.
+      - Names or IDs of many ports, in one task. With O(port_filters), only the listed ports that
+        also match the filters.
     type: list
     elements: str
   port_filters:
     description:
-      - Select many ports by what they have in common (bulk mode). All given filters must match.
+      - Select many ports by what they have in common. All given filters must match.
     type: dict
     suboptions:
       network:
@@ -73,9 +78,4 @@ options:
         description:
           - Port name, or a shell-style pattern such as V(db-*) matched on the port names.
         type: str
-  concurrency:
-    description:
-      - In bulk mode, how many ports are updated at the same time.
-    type: int
-    default: 8
 """

@@ -33,7 +33,7 @@ from ansible_collections.portsec.openstack.plugins.module_utils.selection import
     select_task_ports,
     selection_argument_spec,
 )
-from ansible_collections.portsec.openstack.plugins.module_utils.views import change_diff, port_view
+from ansible_collections.portsec.openstack.plugins.module_utils.views import change_diff, is_server_port, port_view
 
 
 def port_result(cloud, port, group_names, resolve_names=False):
@@ -41,12 +41,11 @@ def port_result(cloud, port, group_names, resolve_names=False):
     network_name = server_name = None
     if resolve_names:
         network_name = cloud.get_network(port['network_id']).get('name') or ''
-        server_name = ''
-        if port.get('device_id') and (port.get('device_owner') or '').startswith('compute:'):
+        if is_server_port(port):
             try:
-                server_name = find_server(cloud, port['device_id']).get('name') or ''
-            except PortsecError:  # not found (or not visible) is shown as no name
-                server_name = ''
+                server_name = find_server(cloud, port['device_id']).get('name')
+            except PortsecError:  # a server the cloud user cannot see: no name
+                server_name = None
     return port_view(port, group_names, network_name, server_name)
 
 
@@ -56,9 +55,7 @@ class PortChangeModule(PortsecModule):
     options: its own options (the selection, bulk and resolve_names options are added);
     required_one_of, mutually_exclusive: among its own options;
     extension: (port field, extension alias) the module needs;
-    fields: the port fields it changes (named in Neutron's 403 answers);
-    names_on_demand: True to list the project's group names only for
-    resolve_names and diff mode (they cost one request per project).
+    fields: the port fields it changes (named in Neutron's 403 answers).
     """
 
     options = {}
@@ -66,7 +63,6 @@ class PortChangeModule(PortsecModule):
     mutually_exclusive = []
     extension = (None, None)
     fields = ()
-    names_on_demand = False
 
     def __init__(self):
         self.argument_spec = dict(selection_argument_spec(), resolve_names=dict(type='bool', default=False),
@@ -122,7 +118,7 @@ class PortChangeModule(PortsecModule):
         for warning in plan.warnings:
             self.warn(warning)
         names = {}
-        if not self.names_on_demand or self.params['resolve_names'] or self.diff_mode:
+        if self.params['resolve_names'] or self.diff_mode:  # one list per project: on request
             names = groups.name_map(list(port.get('security_groups') or [])
                                     + list(after.get('security_groups') or []))
         result = dict(changed=plan.changed, attempts=attempts, conflicts=conflicts,

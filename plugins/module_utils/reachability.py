@@ -305,7 +305,7 @@ def _remote_members(group_id, ports, backend, ip):
     which northd fills from the members' Logical_Switch_Port addresses: the fixed
     IPs only (ovn_client puts pairs in port_security, not in addresses). So under
     OVN an address that a member holds only through a pair is not a member:
-    PAIR_NOT_MEMBER (measured with real packets by the dataplane_matrix target).
+    PAIR_NOT_MEMBER (measured with real packets: docs/matrix.md).
     """
     pair_only = False
     for port in ports:

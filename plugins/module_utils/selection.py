@@ -147,7 +147,8 @@ def select_one_port(cloud, params):
 
 # -- many ports in one task ---------------------------------------------------------
 
-def bulk_argument_spec():
+def many_argument_spec():
+    """Options that select many ports (port_selection.many)."""
     return dict(
         ports=dict(type='list', elements='str'),
         port_filters=dict(type='dict', options=dict(
@@ -158,8 +159,12 @@ def bulk_argument_spec():
             tags=dict(type='list', elements='str'),
             name=dict(type='str'),
         )),
-        concurrency=dict(type='int', default=8),
     )
+
+
+def bulk_argument_spec():
+    """Options of a changing module's bulk mode (port_selection.many and .bulk)."""
+    return dict(many_argument_spec(), concurrency=dict(type='int', default=8))
 
 
 BULK_KWARGS = dict(
@@ -245,7 +250,7 @@ def select_many(cloud, params):
 
 
 def select_task_ports(cloud, params):
-    """The ports of a changing task: (ports, missing references of ports)."""
+    """The ports of a task: (ports, references in `ports` that matched nothing)."""
     if is_bulk(params):
         return select_many(cloud, params)
     return [select_one_port(cloud, params)], []

@@ -21,6 +21,11 @@ def port_label(port):
     return str(port.get('id'))
 
 
+def is_server_port(port):
+    """Does the port belong to a server (Nova's device owners are compute:<zone>)?"""
+    return bool(port.get('device_id')) and (port.get('device_owner') or '').startswith('compute:')
+
+
 def pair_view(raw, port_mac):
     """A stored pair as returned to the user (MAC always filled in)."""
     return {'ip_address': raw.get('ip_address'),
@@ -28,7 +33,12 @@ def pair_view(raw, port_mac):
 
 
 def port_view(port, group_names=None, network_name=None, server_name=None):
-    """The port as our modules return it (documented in RETURN)."""
+    """The port as every module returns it (the one port shape of RETURN).
+
+    group_names: id -> name of the security groups. network_name and server_name
+    stay None when they were not looked up; server_name is None for a port that
+    does not belong to a server.
+    """
     group_names = group_names or {}
     port_mac = port.get('mac_address') or ''
     view = {
@@ -47,11 +57,9 @@ def port_view(port, group_names=None, network_name=None, server_name=None):
         'revision_number': port.get('revision_number'),
         'device_id': port.get('device_id'),
         'device_owner': port.get('device_owner'),
+        'network_name': network_name,
+        'server_name': server_name,
     }
-    if network_name is not None:
-        view['network_name'] = network_name
-    if server_name is not None:
-        view['server_name'] = server_name
     return view
 
 

@@ -76,35 +76,8 @@ options:
       - Stored pairs equal to a requested one are kept as stored, never rewritten.
     type: bool
     default: false
-  resolve_names:
-    description:
-      - Also return the names of the port's security groups, network and server, which costs
-        up to three more requests.
-    type: bool
-    default: false
 notes:
-  - "Request budget, counted against the local cloud by C(make bench): Keystone, 2 (version
-    discovery and the token, as for openstack.cloud); Neutron, 1 version discovery, then for a
-    port by ID one C(GET) of the port, for a port by name one list instead. So a no-op costs 4
-    requests where C(openstack.cloud.port) spends 9 to 10. The project's security groups are
-    listed (one request) only for their names, with O(resolve_names=true) or in diff mode.
-    A change adds one C(PUT) and one C(GET) that reads the port back
-    one second later (Neutron can let a concurrent write land on top of ours; see the
-    reliability guide). A retry after a conflict adds one C(GET), one C(PUT) and one C(GET). Selecting by O(server) name adds one Nova request
-    and lists the server's ports instead of reading the port.
-    A pair that already exists is never sent."
-  - "In bulk mode the reads do not grow with the number of ports: Keystone 2, Neutron 1 version
-    discovery, one list of ports (two when O(ports) mixes names and IDs; one more to resolve
-    O(port_filters.network) or O(port_filters.server) given by name), one list of security groups
-    per project only for names (O(resolve_names) or diff mode); then one C(PUT) and one read-back
-    C(GET) per port that changes (one second after the write). When that read shows other
-    writers at work on the port, it is read again every two seconds until its revision holds
-    still (at most 12 s), and the change is re-applied if it was undone."
-  - "What the lost-update guard does not cover: when Neutron retries B(our) write (which passed
-    its C(If-Match) check) on top of a write by a tool that sends no C(If-Match) (the openstack
-    CLI, Horizon, C(openstack.cloud.port)), that tool's change to the same field can be lost, and
-    the read-back, which finds our change in place, cannot see it. The answer to our write cannot
-    tell that case from a harmless one, so the module does not warn; see the reliability guide."
+  - A pair that already exists is never sent.
   - The number of pairs per port is limited by the server option C(max_allowed_address_pair)
     (10 by default), which clients cannot read; the module explains Neutron's refusal.
   - "Neutron's default policy lets only an admin or a member of the project that owns the
@@ -114,6 +87,8 @@ notes:
     M(portsec.openstack.port_security), which also clears the pairs.
 extends_documentation_fragment:
   - portsec.openstack.port_selection
+  - portsec.openstack.port_selection.many
+  - portsec.openstack.port_change
   - portsec.openstack.openstack
   - portsec.openstack.openstack.attributes
 seealso:
@@ -208,44 +183,56 @@ port:
   returned: success, one port
   type: dict
   contains:
+    # The port shape of every module: written here once; tools/port_doc.py (make docs) copies it
+    # into the RETURN of allowed_address_pair and port_security_info.
     id:
       description: Port ID.
       type: str
+      sample: 2c9fd2f1-7b3e-4c0e-9d51-3d2b4e0b6a11
     name:
-      description: Port name.
+      description: Port name (empty when the port has none).
+      type: str
+      sample: vm-b-port
+    project_id:
+      description: ID of the project that owns the port.
       type: str
     network_id:
       description: ID of the port's network.
       type: str
     network_name:
-      description: Name of the port's network.
-      type: str
-      returned: when O(resolve_names=true)
-    project_id:
-      description: ID of the project that owns the port.
+      description:
+        - Name of the port's network.
+        - Filled in by M(portsec.openstack.port_security_info), and by the modules that change
+          ports with O(portsec.openstack.port_security#module:resolve_names=true); null otherwise.
       type: str
     fixed_ips:
-      description: Fixed IPs of the port.
+      description: Fixed IPs of the port, each with C(ip_address) and C(subnet_id).
       type: list
       elements: dict
+      sample: [{"ip_address": "192.168.1.12", "subnet_id": "5b1c..."}]
     mac_address:
       description: MAC address of the port, lower case.
       type: str
+      sample: fa:16:3e:12:34:56
     port_security_enabled:
       description: Whether port security is enabled.
       type: bool
     security_groups:
       description:
         - Security groups bound to the port, each with C(id) and C(name).
-        - The names cost one request and are filled in with O(resolve_names=true) or in diff
-          mode; otherwise C(name) is null.
+        - C(name) is filled in by M(portsec.openstack.port_security_info), and by the modules that
+          change ports with O(portsec.openstack.port_security#module:resolve_names=true) or in diff
+          mode; null otherwise.
+        - M(portsec.openstack.port_security_info) adds C(stateful), and with its
+          O(portsec.openstack.port_security_info#module:include_rules=true) C(rules).
       type: list
       elements: dict
+      sample: [{"id": "8e1b...", "name": "ssh"}]
     allowed_address_pairs:
       description: Allowed address pairs as Neutron stores them, each with the MAC filled in.
       type: list
       elements: dict
-      sample: [{"ip_address": "10.10.10.11", "mac_address": "fa:16:3e:12:34:56"}]
+      sample: [{"ip_address": "10.10.10.12", "mac_address": "fa:16:3e:12:34:56"}]
     revision_number:
       description: Neutron's revision of the port.
       type: int
@@ -253,12 +240,16 @@ port:
       description: ID of the server (or other device) the port belongs to.
       type: str
     device_owner:
-      description: Owner of the port.
+      description: Owner of the port, for example C(compute:nova).
       type: str
     server_name:
-      description: Name of the server.
+      description:
+        - Name of the server the port belongs to (C(device_owner) C(compute:*)); null for a port
+          of no server.
+        - Filled in by M(portsec.openstack.port_security_info), and by the modules that change
+          ports with O(portsec.openstack.port_security#module:resolve_names=true); null otherwise.
       type: str
-      returned: when O(resolve_names=true)
+    # end of the port shape
 added:
   description: The pairs added (or that would be added, in check mode).
   returned: success, one port
@@ -308,7 +299,6 @@ class AllowedAddressPairModule(PortChangeModule):
     mutually_exclusive = [('pairs', 'pair')]
     extension = ('allowed_address_pairs', 'allowed-address-pairs')
     fields = ['allowed_address_pairs']
-    names_on_demand = True
 
     def prepare(self):
         params = self.params

@@ -64,43 +64,22 @@ options:
         from outside.
     type: bool
     default: false
-  resolve_names:
-    description:
-      - Also return the names of the port's network and server, which costs up to two
-        more requests.
-    type: bool
-    default: false
 notes:
-  - "Request budget, counted against the local cloud by C(make bench): Keystone, 2 (version
-    discovery and the token, as for openstack.cloud); Neutron, 1 version discovery, then for a
-    port by ID one C(GET) of the port and one list of the project's security groups, for a port
-    by name the same with a list instead of the C(GET). So a no-op costs 5 requests where
-    C(openstack.cloud.port) spends 10 to 11. A change adds one C(PUT) and one C(GET) that
-    reads the port back
-    one second later (Neutron can let a concurrent write land on top of ours; see the
-    reliability guide). A retry after a conflict adds one C(GET), one C(PUT) and one C(GET). Selecting by O(server) name adds one Nova request
-    and lists the server's ports instead of reading the port. Disabling adds one list of
-    floating IPs and one C(GET) of the network, for the exposure check."
+  - "Requests beyond those that every changing module makes (see the note on requests):
+    O(security_groups) adds one list of the project's groups, to resolve their
+    names; disabling adds one list of floating IPs and one C(GET) of the network, for the
+    exposure check."
   - "Neutron's default policy lets only an admin or a member of the project that owns the
     port's B(network) change O(port_security_enabled); a member of another project gets
     403 even on its own port of a shared network. Changing security groups only needs
     the right to update the port."
-  - "In bulk mode the reads do not grow with the number of ports: Keystone 2, Neutron 1 version
-    discovery, one list of ports (two when O(ports) mixes names and IDs; one more to resolve
-    O(port_filters.network) or O(port_filters.server) given by name), one list of security groups
-    per project; then one C(PUT) and one read-back C(GET) per port that changes (one second after the write). When that read shows other
-    writers at work on the port, it is read again every two seconds until its revision holds
-    still (at most 12 s), and the change is re-applied if it was undone."
   - Replaces C(openstack port set --disable-port-security --no-security-group
     --no-allowed-address PORT), C(openstack port set --enable-port-security PORT) and
     C(openstack port set/unset --security-group GROUP PORT).
-  - "What the lost-update guard does not cover: when Neutron retries B(our) write (which passed
-    its C(If-Match) check) on top of a write by a tool that sends no C(If-Match) (the openstack
-    CLI, Horizon, C(openstack.cloud.port)), that tool's change to the same field can be lost, and
-    the read-back, which finds our change in place, cannot see it. The answer to our write cannot
-    tell that case from a harmless one, so the module does not warn; see the reliability guide."
 extends_documentation_fragment:
   - portsec.openstack.port_selection
+  - portsec.openstack.port_selection.many
+  - portsec.openstack.port_change
   - portsec.openstack.openstack
   - portsec.openstack.openstack.attributes
 seealso:
@@ -195,26 +174,30 @@ port:
   returned: success, one port
   type: dict
   contains:
+    # The port shape of every module: written here once; tools/port_doc.py (make docs) copies it
+    # into the RETURN of allowed_address_pair and port_security_info.
     id:
       description: Port ID.
       type: str
       sample: 2c9fd2f1-7b3e-4c0e-9d51-3d2b4e0b6a11
     name:
-      description: Port name.
+      description: Port name (empty when the port has none).
       type: str
       sample: vm-b-port
+    project_id:
+      description: ID of the project that owns the port.
+      type: str
     network_id:
       description: ID of the port's network.
       type: str
     network_name:
-      description: Name of the port's network, with O(resolve_names=true).
-      type: str
-      returned: when O(resolve_names=true)
-    project_id:
-      description: ID of the project that owns the port.
+      description:
+        - Name of the port's network.
+        - Filled in by M(portsec.openstack.port_security_info), and by the modules that change
+          ports with O(portsec.openstack.port_security#module:resolve_names=true); null otherwise.
       type: str
     fixed_ips:
-      description: Fixed IPs of the port.
+      description: Fixed IPs of the port, each with C(ip_address) and C(subnet_id).
       type: list
       elements: dict
       sample: [{"ip_address": "192.168.1.12", "subnet_id": "5b1c..."}]
@@ -226,12 +209,18 @@ port:
       description: Whether port security is enabled.
       type: bool
     security_groups:
-      description: Security groups bound to the port.
+      description:
+        - Security groups bound to the port, each with C(id) and C(name).
+        - C(name) is filled in by M(portsec.openstack.port_security_info), and by the modules that
+          change ports with O(portsec.openstack.port_security#module:resolve_names=true) or in diff
+          mode; null otherwise.
+        - M(portsec.openstack.port_security_info) adds C(stateful), and with its
+          O(portsec.openstack.port_security_info#module:include_rules=true) C(rules).
       type: list
       elements: dict
       sample: [{"id": "8e1b...", "name": "ssh"}]
     allowed_address_pairs:
-      description: Allowed address pairs, each with the MAC filled in.
+      description: Allowed address pairs as Neutron stores them, each with the MAC filled in.
       type: list
       elements: dict
       sample: [{"ip_address": "10.10.10.12", "mac_address": "fa:16:3e:12:34:56"}]
@@ -245,9 +234,13 @@ port:
       description: Owner of the port, for example C(compute:nova).
       type: str
     server_name:
-      description: Name of the server, with O(resolve_names=true) and a server as device.
+      description:
+        - Name of the server the port belongs to (C(device_owner) C(compute:*)); null for a port
+          of no server.
+        - Filled in by M(portsec.openstack.port_security_info), and by the modules that change
+          ports with O(portsec.openstack.port_security#module:resolve_names=true); null otherwise.
       type: str
-      returned: when O(resolve_names=true)
+    # end of the port shape
 removed:
   description: What the change removed from the port (or would remove, in check mode).
   returned: success, one port

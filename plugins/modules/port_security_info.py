@@ -18,9 +18,9 @@ author:
 description:
   - Shows the port-security posture of one port, of every port of a server, of every port
     on a network, or of every port of the project, and audits it.
-  - Per port it returns the server, network, fixed IPs, MAC, whether port security is on,
-    the security groups (and their rules on request), the allowed address pairs, the
-    floating IPs and the revision.
+  - Per port it returns the port in the shape every module of this collection returns (names
+    of network, server and security groups filled in), plus whether the network is external,
+    the floating IPs, the groups' statefulness (and their rules on request) and the findings.
   - Each port gets C(findings), each with a stable code, a severity and a one-line
     explanation, for example port security off on a port with a floating IP (every port of
     the VM reachable from outside), port security on with no security group (all traffic
@@ -28,33 +28,18 @@ description:
     under ML2/OVN but the whole C(/24) under ML2/OVS.
   - Never changes anything.
 options:
-  port:
-    description:
-      - Name or ID of one port.
-      - Mutually exclusive with O(server).
-    type: str
-  server:
-    description:
-      - Name or ID of a server; all its ports are shown, or those matching O(network),
-        O(fixed_ip) or O(mac_address).
-    type: str
   network:
     description:
-      - Name or ID of a network. Alone, every port on that network is shown; with O(port)
-        or O(server), it narrows the selection.
-    type: str
-  fixed_ip:
-    description:
-      - With O(port) or O(server), only the port that has this fixed IP.
-    type: str
-  mac_address:
-    description:
-      - With O(port) or O(server), only the port that has this MAC address.
+      - Name or ID of the port's network, to choose among the ports of O(server), or among
+        ports that share the name O(port).
+      - Alone, it selects every port of the network, as before; that use is deprecated and
+        warns. Give O(port_filters.network) instead. From version 0.3.0, O(network) only
+        narrows a selection by O(port) or O(server), as in every module of this collection.
     type: str
   all_projects:
     description:
-      - Without O(port), O(server) and O(network), show the ports of every project the cloud
-        user can see (an admin sees all) instead of the current project only.
+      - Without O(port), O(server), O(ports) and O(port_filters), show the ports of every project
+        the cloud user can see (an admin sees all) instead of the current project only.
     type: bool
     default: false
   include_rules:
@@ -78,6 +63,8 @@ notes:
   - Replaces C(openstack port show) and C(openstack security group rule list) run port by
     port, and the reading that they need.
 extends_documentation_fragment:
+  - portsec.openstack.port_selection
+  - portsec.openstack.port_selection.many
   - portsec.openstack.openstack
   - portsec.openstack.openstack.attributes_info
 seealso:
@@ -116,8 +103,15 @@ EXAMPLES = r"""
 - name: All ports on the DB network, with the rules of their groups
   portsec.openstack.port_security_info:
     cloud: mycloud
-    network: db-net
+    port_filters:
+      network: db-net
     include_rules: true
+
+- name: The database ports of every server named db-*, by name pattern
+  portsec.openstack.port_security_info:
+    cloud: mycloud
+    port_filters:
+      name: db-*
 """
 
 RETURN = r"""
@@ -127,58 +121,80 @@ ports:
   type: list
   elements: dict
   contains:
+    # The port shape of every module: written here once; tools/port_doc.py (make docs) copies it
+    # into the RETURN of allowed_address_pair and port_security_info.
     id:
       description: Port ID.
       type: str
+      sample: 2c9fd2f1-7b3e-4c0e-9d51-3d2b4e0b6a11
     name:
-      description: Port name.
+      description: Port name (empty when the port has none).
       type: str
+      sample: vm-b-port
     project_id:
-      description: Project that owns the port.
+      description: ID of the project that owns the port.
       type: str
-    server:
-      description: The server the port belongs to (C(id) and C(name)), or null.
-      type: dict
-      sample: {"id": "5f6c...", "name": "vm-b"}
-    network:
-      description: The port's network (C(id), C(name), C(external)).
-      type: dict
-      sample: {"id": "0d3f...", "name": "project-net", "external": false}
+    network_id:
+      description: ID of the port's network.
+      type: str
+    network_name:
+      description:
+        - Name of the port's network.
+        - Filled in by M(portsec.openstack.port_security_info), and by the modules that change
+          ports with O(portsec.openstack.port_security#module:resolve_names=true); null otherwise.
+      type: str
     fixed_ips:
-      description: Fixed IPs with their subnet IDs.
+      description: Fixed IPs of the port, each with C(ip_address) and C(subnet_id).
       type: list
       elements: dict
+      sample: [{"ip_address": "192.168.1.12", "subnet_id": "5b1c..."}]
     mac_address:
-      description: MAC address, lower case.
+      description: MAC address of the port, lower case.
       type: str
+      sample: fa:16:3e:12:34:56
     port_security_enabled:
-      description: Whether port security is on.
+      description: Whether port security is enabled.
       type: bool
     security_groups:
-      description: Bound security groups, each with C(id), C(name), C(stateful), and with
-        O(include_rules=true) C(rules) (C(id), C(direction), C(ethertype), C(protocol),
-        C(port_range_min), C(port_range_max), C(remote_ip_prefix), C(remote_group_id),
-        C(remote_address_group_id), C(description)).
-      type: list
-      elements: dict
-    allowed_address_pairs:
       description:
-        - Allowed address pairs as Neutron stores them, each with the MAC filled in.
-        - The C(PAIR_*) findings judge each pair; a prefix with host bits such as the sample is
-          one address under ML2/OVN (C(PAIR_HOST_BITS)).
+        - Security groups bound to the port, each with C(id) and C(name).
+        - C(name) is filled in by M(portsec.openstack.port_security_info), and by the modules that
+          change ports with O(portsec.openstack.port_security#module:resolve_names=true) or in diff
+          mode; null otherwise.
+        - M(portsec.openstack.port_security_info) adds C(stateful), and with its
+          O(portsec.openstack.port_security_info#module:include_rules=true) C(rules).
       type: list
       elements: dict
-      sample: [{"ip_address": "10.10.10.11/24", "mac_address": "fa:16:3e:12:34:56"}]
+      sample: [{"id": "8e1b...", "name": "ssh"}]
+    allowed_address_pairs:
+      description: Allowed address pairs as Neutron stores them, each with the MAC filled in.
+      type: list
+      elements: dict
+      sample: [{"ip_address": "10.10.10.12", "mac_address": "fa:16:3e:12:34:56"}]
+    revision_number:
+      description: Neutron's revision of the port.
+      type: int
+    device_id:
+      description: ID of the server (or other device) the port belongs to.
+      type: str
+    device_owner:
+      description: Owner of the port, for example C(compute:nova).
+      type: str
+    server_name:
+      description:
+        - Name of the server the port belongs to (C(device_owner) C(compute:*)); null for a port
+          of no server.
+        - Filled in by M(portsec.openstack.port_security_info), and by the modules that change
+          ports with O(portsec.openstack.port_security#module:resolve_names=true); null otherwise.
+      type: str
+    # end of the port shape
+    network_external:
+      description: Whether the port's network is external (C(router:external)).
+      type: bool
     floating_ips:
       description: Floating IP addresses bound to the port.
       type: list
       elements: str
-    revision_number:
-      description: Neutron's revision of the port.
-      type: int
-    device_owner:
-      description: Owner of the port, for example C(compute:nova).
-      type: str
     findings:
       description:
         - Audit findings, worst first. Each has C(code), C(severity) (critical, high,
@@ -221,11 +237,16 @@ from ansible_collections.portsec.openstack.plugins.module_utils.findings import 
 )
 from ansible_collections.portsec.openstack.plugins.module_utils.neutron import GROUP_FIELDS, Cloud
 from ansible_collections.portsec.openstack.plugins.module_utils.selection import (
-    network_ids,
-    select_ports,
+    BULK_KWARGS,
+    is_bulk,
+    many_argument_spec,
+    select_task_ports,
     selection_argument_spec,
 )
-from ansible_collections.portsec.openstack.plugins.module_utils.views import pair_view
+from ansible_collections.portsec.openstack.plugins.module_utils.views import is_server_port, port_view
+
+# Options that choose the ports; without any, the current project's ports are audited.
+SELECTORS = ('port', 'server', 'network', 'ports', 'port_filters', 'all_projects')
 RULE_FIELDS = ('id', 'direction', 'ethertype', 'protocol', 'port_range_min', 'port_range_max',
                'remote_ip_prefix', 'remote_group_id', 'remote_address_group_id', 'description')
 # Above this many ports, floating IPs are listed without a port filter (one request,
@@ -233,11 +254,21 @@ RULE_FIELDS = ('id', 'direction', 'ethertype', 'protocol', 'port_range_min', 'po
 FILTER_LIMIT = 100
 
 
-def select(cloud, params, project_id):
-    if params.get('port') or params.get('server'):
-        return select_ports(cloud, params)
-    if params.get('network'):
-        return cloud.list_ports(network_id=sorted(network_ids(cloud, params['network'])))
+def select(cloud, params, project_id, deprecate):
+    """The ports to audit: those of port, server, ports or port_filters, else the project's."""
+    if params.get('network') and not (params.get('port') or params.get('server')):
+        deprecate('network without port or server selects every port of the network; that'
+                  ' use is deprecated: give port_filters: {network: %s} instead. From 0.3.0,'
+                  ' network only narrows a selection by port or server, as in every other'
+                  ' module.' % params['network'], version='0.3.0', collection_name='portsec.openstack')
+        params = dict(params, port_filters=dict(params.get('port_filters') or {}, network=params['network']),
+                      network=None)
+    if params.get('port') or params.get('server') or is_bulk(params):
+        ports, missing = select_task_ports(cloud, params)
+        if missing:
+            raise PortsecError('Port(s) %s not found (or not matching port_filters): give names or'
+                               ' IDs of ports the cloud user can see.' % ', '.join(missing))
+        return ports
     if params.get('fixed_ip') or params.get('mac_address'):
         raise PortsecError('fixed_ip and mac_address narrow a selection by port or server:'
                            ' give port or server too.')
@@ -286,47 +317,27 @@ def gather(cloud, ports, include_network_ports=False):
 
 
 def port_entry(port, groups, networks, fips, network_ports, servers, include_rules):
+    """The one port shape of every module (views.port_view), plus the audit's keys."""
     network = networks.get(port.get('network_id')) or {'id': port.get('network_id')}
     port_fips = fips.get(port['id'], [])
     found = sort_findings(port_findings(port, port_fips, network, groups, network_ports))
-    security_groups = []
-    for gid in port.get('security_groups') or []:
-        group = groups.get(gid) or {}
-        entry = {'id': gid, 'name': group.get('name'), 'stateful': group.get('stateful', True)}
+    names = {gid: (groups.get(gid) or {}).get('name') for gid in port.get('security_groups') or []}
+    server_name = (servers.get(port['device_id']) or {}).get('name') if is_server_port(port) else None
+    entry = port_view(port, names, network.get('name'), server_name)
+    for view in entry['security_groups']:
+        group = groups.get(view['id']) or {}
+        view['stateful'] = group.get('stateful', True)
         if include_rules:
-            entry['rules'] = [{key: item.get(key) for key in RULE_FIELDS}
-                              for item in group.get('security_group_rules') or []]
-        security_groups.append(entry)
-    server = None
-    owner = port.get('device_owner') or ''
-    if port.get('device_id') and owner.startswith('compute:'):
-        server = {'id': port['device_id'],
-                  'name': (servers.get(port['device_id']) or {}).get('name')}
-    mac = port.get('mac_address') or ''
-    return {
-        'id': port['id'],
-        'name': port.get('name'),
-        'project_id': port.get('project_id'),
-        'server': server,
-        'network': {'id': network.get('id'), 'name': network.get('name'),
-                    'external': bool(network.get('router:external'))},
-        'fixed_ips': [{'ip_address': ip.get('ip_address'), 'subnet_id': ip.get('subnet_id')}
-                      for ip in port.get('fixed_ips') or []],
-        'mac_address': mac,
-        'port_security_enabled': port.get('port_security_enabled'),
-        'security_groups': security_groups,
-        'allowed_address_pairs': [pair_view(raw, mac)
-                                  for raw in port.get('allowed_address_pairs') or []],
-        'floating_ips': sorted(fip.get('floating_ip_address') for fip in port_fips),
-        'revision_number': port.get('revision_number'),
-        'device_owner': owner,
-        'findings': found,
-        'worst_severity': worst_severity(found),
-    }
+            view['rules'] = [{key: item.get(key) for key in RULE_FIELDS}
+                             for item in group.get('security_group_rules') or []]
+    entry.update(network_external=bool(network.get('router:external')),
+                 floating_ips=sorted(fip.get('floating_ip_address') for fip in port_fips),
+                 findings=found, worst_severity=worst_severity(found))
+    return entry
 
 
-def audit(cloud, params, project_id):
-    ports = select(cloud, params, project_id)
+def audit(cloud, params, project_id, deprecate):
+    ports = select(cloud, params, project_id, deprecate)
     ports, groups, networks, fips, network_ports, servers = gather(
         cloud, ports, params.get('include_network_ports'))
     entries = [port_entry(port, groups, networks, fips, network_ports, servers,
@@ -345,18 +356,19 @@ class PortSecurityInfoModule(PortsecModule):
         all_projects=dict(type='bool', default=False),
         include_rules=dict(type='bool', default=False),
         include_network_ports=dict(type='bool', default=False),
+        **many_argument_spec()
     )
     module_kwargs = dict(
         supports_check_mode=True,
-        mutually_exclusive=[('port', 'server')],
+        mutually_exclusive=BULK_KWARGS['mutually_exclusive'],
     )
 
     def run(self):
         cloud = Cloud(self.conn)
         project_id = None
-        if not any(self.params.get(name) for name in ('port', 'server', 'network', 'all_projects')):
+        if not any(self.params.get(name) for name in SELECTORS):
             project_id = self.conn.current_project_id
-        entries, summary = audit(cloud, self.params, project_id)
+        entries, summary = audit(cloud, self.params, project_id, self.ansible.deprecate)
         return dict(changed=False, ports=entries, summary=summary, requests=cloud.requests)
 
 

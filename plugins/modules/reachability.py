@@ -198,8 +198,8 @@ notes:
   - "Remote groups: under ML2/OVS a member counts with its fixed IPs and its allowed address
     pairs; under ML2/OVN with its fixed IPs only (the port group's address set), so a flow
     that only a remote-group rule could admit, from an address the member holds through a
-    pair, is blocked with C(INGRESS_REMOTE_GROUP_PAIR_NOT_MEMBER). The local cloud's
-    C(dataplane_matrix) test checks this with real packets."
+    pair, is blocked with C(INGRESS_REMOTE_GROUP_PAIR_NOT_MEMBER). Measured with real packets:
+    see the L(matrix page,https://example.invalid/portsec/openstack/docs/matrix.md)."
   - "Requests: each side costs one to three (a port by ID one, by name one list, a server
     its lookup plus one list of ports), then one list of the ports' security groups with
     their rules, one list of ports when a rule names a remote group, one list of address

@@ -129,9 +129,19 @@ SERVERS = {('GET', '/servers'): lambda params: {'servers': [{'id': 'server-1', '
 
 def info_params(**kwargs):
     params = dict(port=None, server=None, network=None, fixed_ip=None, mac_address=None,
+                  ports=None, port_filters=None,
                   all_projects=False, include_rules=False, include_network_ports=False)
     params.update(kwargs)
     return params
+
+
+def no_deprecation(message, **kwargs):
+    raise AssertionError('unexpected deprecation: %s' % message)
+
+
+class Deprecations(list):
+    def __call__(self, message, **kwargs):
+        self.append((message, kwargs))
 
 
 # -- port_security_info ----------------------------------------------------------------------------
@@ -141,12 +151,13 @@ def test_info_case1_seed_step_reports_exposure():
     ports = [make_port(B_ID, 'vm-b-port', '192.168.1.12', [], enabled=False)]
     conn = Conn(network_routes(ports, fips=[{'floating_ip_address': '172.24.4.20',
                                              'port_id': B_ID}]), SERVERS)
-    entries, summary = info.audit(Cloud(conn), info_params(port=B_ID), None)
+    entries, summary = info.audit(Cloud(conn), info_params(port=B_ID), None, no_deprecation)
     (entry,) = entries
     assert [item['code'] for item in entry['findings']] == ['PORT_SECURITY_OFF_EXPOSED']
     assert entry['worst_severity'] == 'critical'
     assert entry['floating_ips'] == ['172.24.4.20']
-    assert entry['server'] == {'id': 'server-1', 'name': 'vm-b'}
+    assert (entry['device_id'], entry['server_name']) == ('server-1', 'vm-b')
+    assert (entry['network_id'], entry['network_name'], entry['network_external']) == ('net-1', 'project-net', False)
     assert entry['mac_address'] == 'fa:16:3e:00:00:0b'
     assert summary == {'ports': 1, 'critical': 1, 'high': 0, 'medium': 0, 'low': 0, 'info': 0}
 
@@ -155,7 +166,7 @@ def test_info_case2_literal_pair_and_rules_on_request():
     ports = [make_port(B_ID, 'vm-b-port', '192.168.1.12', [SSH_ID, DB_ID],
                        pairs=['10.10.10.11/24'])]
     conn = Conn(network_routes(ports), SERVERS)
-    entries, _summary = info.audit(Cloud(conn), info_params(port=B_ID, include_rules=True), None)
+    entries, _summary = info.audit(Cloud(conn), info_params(port=B_ID, include_rules=True), None, no_deprecation)
     entry = entries[0]
     assert [item['code'] for item in entry['findings']] == ['PAIR_HOST_BITS']
     assert [group['name'] for group in entry['security_groups']] == ['ssh', 'db']
@@ -172,7 +183,7 @@ def test_info_cost_is_flat(count):
              for index in range(count)]
     conn = Conn(network_routes(ports), SERVERS)
     cloud = Cloud(conn)
-    entries, _summary = info.audit(cloud, info_params(), 'proj')
+    entries, _summary = info.audit(cloud, info_params(), 'proj', no_deprecation)
     assert len(entries) == count
     # ports, groups, networks, floating IPs, ports on the networks, servers.
     assert cloud.requests == 6
@@ -186,20 +197,43 @@ def test_info_skips_network_ports_and_no_pairs_no_extra_list():
                        device='router-1')]
     conn = Conn(network_routes(ports), SERVERS)
     cloud = Cloud(conn)
-    entries, _summary = info.audit(cloud, info_params(network='net-1'), None)
+    entries, _summary = info.audit(cloud, info_params(port_filters={'network': 'net-1'}), None, no_deprecation)
     assert [entry['name'] for entry in entries] == ['vm-a']
     # network name lookup, ports by network, groups, networks, floating IPs, servers;
     # no list of the network's ports, as no port has a pair.
     assert cloud.requests == 6
     with_router = info.audit(Cloud(Conn(network_routes(ports), SERVERS)),
-                             info_params(network='net-1', include_network_ports=True), None)[0]
+                             info_params(port_filters={'network': 'net-1'}, include_network_ports=True),
+                             None, no_deprecation)[0]
     assert [entry['name'] for entry in with_router] == ['router-if', 'vm-a']
     assert with_router[0]['findings'][0]['code'] == 'NO_SECURITY_GROUPS'
 
 
+def test_info_network_alone_still_selects_the_network_and_is_deprecated():
+    ports = [make_port(A_ID, 'vm-a', '192.168.1.11', [SSH_ID])]
+    conn = Conn(network_routes(ports), SERVERS)
+    deprecations = Deprecations()
+    entries, _summary = info.audit(Cloud(conn), info_params(network='net-1'), None, deprecations)
+    assert [entry['name'] for entry in entries] == ['vm-a']
+    port_lists = [params for method, url, params in conn.network.calls if url == '/ports']
+    assert port_lists[0]['network_id'] == ['net-1']
+    ((message, kwargs),) = deprecations
+    assert 'port_filters: {network: net-1}' in message
+    assert kwargs == {'version': '0.3.0', 'collection_name': 'portsec.openstack'}
+
+
+def test_info_ports_by_name_and_id_and_unknown_ones_named():
+    ports = [make_port(A_ID, 'vm-a', '192.168.1.11', [SSH_ID]), make_port(B_ID, 'vm-b', '192.168.1.12', [SSH_ID])]
+    entries, _summary = info.audit(Cloud(Conn(network_routes(ports), SERVERS)),
+                                   info_params(ports=[B_ID, 'vm-a']), None, no_deprecation)
+    assert [entry['id'] for entry in entries] == [A_ID, B_ID]  # sorted by name
+    with pytest.raises(PortsecError, match="Port\\(s\\) nope not found"):
+        info.audit(Cloud(Conn(network_routes(ports), SERVERS)), info_params(ports=['nope']), None, no_deprecation)
+
+
 def test_info_narrowing_without_port_or_server_is_an_error():
     with pytest.raises(PortsecError) as err:
-        info.audit(Cloud(Conn(network_routes([]))), info_params(fixed_ip='10.0.0.1'), None)
+        info.audit(Cloud(Conn(network_routes([]))), info_params(fixed_ip='10.0.0.1'), None, no_deprecation)
     assert 'give port or server too' in err.value.message
 
 

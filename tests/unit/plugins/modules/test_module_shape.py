@@ -127,3 +127,26 @@ def test_the_example_rejects_bad_input_before_any_request(capsys, monkeypatch):
     result = run(example_module(), {'port': PORT_ID, 'description': 'x' * 256}, conn, capsys, monkeypatch)
     assert result['failed'] is True and 'description is 256 characters long' in result['msg']
     assert conn.network.calls == []
+
+
+# -- one port shape: what every module returns is what RETURN documents --------------------------
+
+def documented(module, key):
+    """The keys RETURN documents under `key` (contains) in a module of the collection."""
+    import yaml
+    from importlib import import_module
+    source = import_module('ansible_collections.portsec.openstack.plugins.modules.%s' % module)
+    return set(yaml.safe_load(source.RETURN)[key]['contains'])
+
+
+def test_every_module_documents_the_one_port_shape_it_returns():
+    from ansible_collections.portsec.openstack.plugins.module_utils.views import port_view
+    from ansible_collections.portsec.openstack.plugins.modules import port_security_info as info
+    shape = set(port_view(port()))
+    assert documented('port_security', 'port') == shape
+    assert documented('allowed_address_pair', 'port') == shape
+    audit_keys = {'network_external', 'floating_ips', 'findings', 'worst_severity'}
+    assert documented('port_security_info', 'ports') == shape | audit_keys
+    entry = info.port_entry(port(), {'g1': {'id': 'g1', 'name': 'default'}}, {}, {}, [], {}, False)
+    assert set(entry) == shape | audit_keys
+    assert entry['security_groups'] == [{'id': 'g1', 'name': 'default', 'stateful': True}]
