@@ -39,7 +39,6 @@ options:
     type: str
     default: ""
 seealso:
-  - role: portsec.openstack.verify
   - plugin: portsec.openstack.verify_rows
     plugin_type: filter
 """
