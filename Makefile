@@ -46,7 +46,8 @@ demo: venv sync
 	$(ROOT)/tests/cloud/cloud start
 	@$(ROOT)/tools/sync.sh >/dev/null
 	cd $(ROOT) && ANSIBLE_CONNECTION_PLUGINS=$(ROOT)/tests/cloud/plugins/connection \
-	  ansible-playbook -i tests/cloud/.state/guests.yml playbooks/demo.yml -e @tests/integration/integration_config.yml
+	  ansible-playbook -i tests/cloud/.state/guests.yml playbooks/demo.yml -e @tests/integration/integration_config.yml \
+	  -e '{"cloud": "{{ cloud_owner }}"}'
 
 bench: venv sync
 	$(ROOT)/tests/cloud/cloud start
