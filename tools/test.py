@@ -244,13 +244,11 @@ def stage_docs(args) -> str:
         if stale:
             raise StageFailed(f"docs/reference is stale ({len(stale)} files: {', '.join(stale[:5])}); run `make docs` and commit")
         files = sum(1 for path in fresh.rglob('*') if path.is_file())
-    # docs/matrix.md's table is generated from the matrix's expected table (tools/matrix_doc.py);
-    # the port shape of RETURN is written once and copied into the other modules (tools/port_doc.py).
-    for tool in ("matrix_doc.py", "port_doc.py"):
-        code, out = run([sys.executable, str(ROOT / "tools" / tool), "--check"], check=False, echo=False)
-        if code != 0:
-            raise StageFailed(out.strip() or f"tools/{tool} --check exited {code}")
-    return f"docs/reference up to date ({files} files), docs/matrix.md and the port shape up to date"
+    # docs/matrix.md's table is generated from the matrix's expected table (tools/matrix_doc.py).
+    code, out = run([sys.executable, str(ROOT / "tools" / "matrix_doc.py"), "--check"], check=False, echo=False)
+    if code != 0:
+        raise StageFailed(out.strip() or f"tools/matrix_doc.py --check exited {code}")
+    return f"docs/reference up to date ({files} files), docs/matrix.md up to date"
 
 
 def generate_docs(dest: pathlib.Path) -> None:
@@ -590,7 +588,6 @@ def main() -> int:
     os.environ["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
     if args.generate_docs:
-        run([sys.executable, str(ROOT / "tools" / "port_doc.py")])
         sync()
         dest = ROOT / "docs" / "reference"
         generate_docs(dest)

@@ -179,77 +179,18 @@ results:
   type: list
   elements: dict
 port:
-  description: The port after the change (or, in check mode, as it would be).
+  description:
+    - The port after the change (or, in check mode, as it would be), in the port shape that every
+      module of this collection returns; its keys are documented once, under
+      RV(portsec.openstack.port_security#module:port).
   returned: success, one port
   type: dict
-  contains:
-    # The port shape of every module: written here once; tools/port_doc.py (make docs) copies it
-    # into the RETURN of allowed_address_pair and port_security_info.
-    id:
-      description: Port ID.
-      type: str
-      sample: 2c9fd2f1-7b3e-4c0e-9d51-3d2b4e0b6a11
-    name:
-      description: Port name (empty when the port has none).
-      type: str
-      sample: vm-b-port
-    project_id:
-      description: ID of the project that owns the port.
-      type: str
-    network_id:
-      description: ID of the port's network.
-      type: str
-    network_name:
-      description:
-        - Name of the port's network.
-        - Filled in by M(portsec.openstack.port_security_info), and by the modules that change
-          ports with O(portsec.openstack.port_security#module:resolve_names=true); null otherwise.
-      type: str
-    fixed_ips:
-      description: Fixed IPs of the port, each with C(ip_address) and C(subnet_id).
-      type: list
-      elements: dict
-      sample: [{"ip_address": "192.168.1.12", "subnet_id": "5b1c..."}]
-    mac_address:
-      description: MAC address of the port, lower case.
-      type: str
-      sample: fa:16:3e:12:34:56
-    port_security_enabled:
-      description: Whether port security is enabled.
-      type: bool
-    security_groups:
-      description:
-        - Security groups bound to the port, each with C(id) and C(name).
-        - C(name) is filled in by M(portsec.openstack.port_security_info), and by the modules that
-          change ports with O(portsec.openstack.port_security#module:resolve_names=true) or in diff
-          mode; null otherwise.
-        - M(portsec.openstack.port_security_info) adds C(stateful), and with its
-          O(portsec.openstack.port_security_info#module:include_rules=true) C(rules).
-      type: list
-      elements: dict
-      sample: [{"id": "8e1b...", "name": "ssh"}]
-    allowed_address_pairs:
-      description: Allowed address pairs as Neutron stores them, each with the MAC filled in.
-      type: list
-      elements: dict
-      sample: [{"ip_address": "10.10.10.12", "mac_address": "fa:16:3e:12:34:56"}]
-    revision_number:
-      description: Neutron's revision of the port.
-      type: int
-    device_id:
-      description: ID of the server (or other device) the port belongs to.
-      type: str
-    device_owner:
-      description: Owner of the port, for example C(compute:nova).
-      type: str
-    server_name:
-      description:
-        - Name of the server the port belongs to (C(device_owner) C(compute:*)); null for a port
-          of no server.
-        - Filled in by M(portsec.openstack.port_security_info), and by the modules that change
-          ports with O(portsec.openstack.port_security#module:resolve_names=true); null otherwise.
-      type: str
-    # end of the port shape
+  sample: {"id": "2c9fd2f1-...", "name": "vm-b-port", "network_id": "0d3f...", "network_name": null,
+           "project_id": "5e34...", "fixed_ips": [{"ip_address": "192.168.1.12", "subnet_id": "5b1c..."}],
+           "mac_address": "fa:16:3e:12:34:56", "port_security_enabled": true,
+           "security_groups": [{"id": "8e1b...", "name": null}],
+           "allowed_address_pairs": [{"ip_address": "10.10.10.12", "mac_address": "fa:16:3e:12:34:56"}],
+           "revision_number": 7, "device_id": "5f6c...", "device_owner": "compute:nova", "server_name": null}
 added:
   description: The pairs added (or that would be added, in check mode).
   returned: success, one port

@@ -170,12 +170,13 @@ results:
   type: list
   elements: dict
 port:
-  description: The port after the change (or, in check mode, as it would be).
+  description:
+    - The port after the change (or, in check mode, as it would be).
+    - This is the port shape that every module of this collection returns (the others refer here).
   returned: success, one port
   type: dict
   contains:
-    # The port shape of every module: written here once; tools/port_doc.py (make docs) copies it
-    # into the RETURN of allowed_address_pair and port_security_info.
+    # The port shape of every module, documented here once (the other modules refer to it).
     id:
       description: Port ID.
       type: str
@@ -240,7 +241,6 @@ port:
         - Filled in by M(portsec.openstack.port_security_info), and by the modules that change
           ports with O(portsec.openstack.port_security#module:resolve_names=true); null otherwise.
       type: str
-    # end of the port shape
 removed:
   description: What the change removed from the port (or would remove, in check mode).
   returned: success, one port

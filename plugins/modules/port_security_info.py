@@ -116,78 +116,15 @@ EXAMPLES = r"""
 
 RETURN = r"""
 ports:
-  description: The selected ports, each with its port-security posture and findings.
+  description:
+    - The selected ports, each in the port shape that every module of this collection returns
+      (documented once, under RV(portsec.openstack.port_security#module:port)), with the names
+      of its network, server and security groups filled in, plus the keys below. Each security
+      group also has C(stateful), and with O(include_rules=true) C(rules).
   returned: always
   type: list
   elements: dict
   contains:
-    # The port shape of every module: written here once; tools/port_doc.py (make docs) copies it
-    # into the RETURN of allowed_address_pair and port_security_info.
-    id:
-      description: Port ID.
-      type: str
-      sample: 2c9fd2f1-7b3e-4c0e-9d51-3d2b4e0b6a11
-    name:
-      description: Port name (empty when the port has none).
-      type: str
-      sample: vm-b-port
-    project_id:
-      description: ID of the project that owns the port.
-      type: str
-    network_id:
-      description: ID of the port's network.
-      type: str
-    network_name:
-      description:
-        - Name of the port's network.
-        - Filled in by M(portsec.openstack.port_security_info), and by the modules that change
-          ports with O(portsec.openstack.port_security#module:resolve_names=true); null otherwise.
-      type: str
-    fixed_ips:
-      description: Fixed IPs of the port, each with C(ip_address) and C(subnet_id).
-      type: list
-      elements: dict
-      sample: [{"ip_address": "192.168.1.12", "subnet_id": "5b1c..."}]
-    mac_address:
-      description: MAC address of the port, lower case.
-      type: str
-      sample: fa:16:3e:12:34:56
-    port_security_enabled:
-      description: Whether port security is enabled.
-      type: bool
-    security_groups:
-      description:
-        - Security groups bound to the port, each with C(id) and C(name).
-        - C(name) is filled in by M(portsec.openstack.port_security_info), and by the modules that
-          change ports with O(portsec.openstack.port_security#module:resolve_names=true) or in diff
-          mode; null otherwise.
-        - M(portsec.openstack.port_security_info) adds C(stateful), and with its
-          O(portsec.openstack.port_security_info#module:include_rules=true) C(rules).
-      type: list
-      elements: dict
-      sample: [{"id": "8e1b...", "name": "ssh"}]
-    allowed_address_pairs:
-      description: Allowed address pairs as Neutron stores them, each with the MAC filled in.
-      type: list
-      elements: dict
-      sample: [{"ip_address": "10.10.10.12", "mac_address": "fa:16:3e:12:34:56"}]
-    revision_number:
-      description: Neutron's revision of the port.
-      type: int
-    device_id:
-      description: ID of the server (or other device) the port belongs to.
-      type: str
-    device_owner:
-      description: Owner of the port, for example C(compute:nova).
-      type: str
-    server_name:
-      description:
-        - Name of the server the port belongs to (C(device_owner) C(compute:*)); null for a port
-          of no server.
-        - Filled in by M(portsec.openstack.port_security_info), and by the modules that change
-          ports with O(portsec.openstack.port_security#module:resolve_names=true); null otherwise.
-      type: str
-    # end of the port shape
     network_external:
       description: Whether the port's network is external (C(router:external)).
       type: bool

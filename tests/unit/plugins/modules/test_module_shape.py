@@ -131,22 +131,30 @@ def test_the_example_rejects_bad_input_before_any_request(capsys, monkeypatch):
 
 # -- one port shape: what every module returns is what RETURN documents --------------------------
 
-def documented(module, key):
-    """The keys RETURN documents under `key` (contains) in a module of the collection."""
+def returned(module, key):
+    """What RETURN says about `key` in a module of the collection."""
     import yaml
     from importlib import import_module
     source = import_module('ansible_collections.portsec.openstack.plugins.modules.%s' % module)
-    return set(yaml.safe_load(source.RETURN)[key]['contains'])
+    return yaml.safe_load(source.RETURN)[key]
+
+
+def documented(module, key):
+    """The keys RETURN documents under `key` (contains)."""
+    return set(returned(module, key)['contains'])
 
 
 def test_every_module_documents_the_one_port_shape_it_returns():
     from ansible_collections.portsec.openstack.plugins.module_utils.views import port_view
     from ansible_collections.portsec.openstack.plugins.modules import port_security_info as info
     shape = set(port_view(port()))
+    # documented once, in port_security; the others refer to it (and show a sample of it)
     assert documented('port_security', 'port') == shape
-    assert documented('allowed_address_pair', 'port') == shape
+    assert set(returned('allowed_address_pair', 'port')['sample']) == shape
+    assert 'port_security#module:port' in ' '.join(returned('allowed_address_pair', 'port')['description'])
     audit_keys = {'network_external', 'floating_ips', 'findings', 'worst_severity'}
-    assert documented('port_security_info', 'ports') == shape | audit_keys
+    assert documented('port_security_info', 'ports') == audit_keys
+    assert 'port_security#module:port' in ' '.join(returned('port_security_info', 'ports')['description'])
     entry = info.port_entry(port(), {'g1': {'id': 'g1', 'name': 'default'}}, {}, {}, [], {}, False)
     assert set(entry) == shape | audit_keys
     assert entry['security_groups'] == [{'id': 'g1', 'name': 'default', 'stateful': True}]
