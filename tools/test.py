@@ -97,6 +97,11 @@ def roles() -> list[str]:
     return sorted(p.name for p in (ROOT / "roles").glob("*") if (p / "tasks").is_dir())
 
 
+def filters() -> list[str]:
+    """The filter plugins (one documented filter per file)."""
+    return sorted(p.stem for p in (ROOT / "plugins" / "filter").glob("*.py") if not p.stem.startswith("_"))
+
+
 def python_version() -> str:
     return f"{sys.version_info.major}.{sys.version_info.minor}"
 
@@ -212,6 +217,11 @@ def stage_build(args) -> str:
             if code != 0 or f"{FQCN}.{module}" not in out or ours_complained(out):
                 print(out)
                 problems.append(f"module {module}")
+        for name in filters():
+            code, out = run(["ansible-doc", "-t", "filter", f"{FQCN}.{name}"], env=env, check=False, echo=False)
+            if code != 0 or f"{FQCN}.{name}" not in out or ours_complained(out):
+                print(out)
+                problems.append(f"filter {name}")
         for role in roles():
             code, out = run(["ansible-doc", "-t", "role", f"{FQCN}.{role}"], env=env, check=False, echo=False)
             if code != 0 or f"{FQCN}.{role}" not in out or ours_complained(out):
@@ -225,7 +235,7 @@ def stage_build(args) -> str:
         if problems:
             raise StageFailed(f"{len(problems)} doc problems: {'; '.join(problems)}")
         return (f"{tarball.name} ({len(names)} files) installed; ansible-doc read {len(modules())} modules, "
-                f"{len(roles())} roles; -l lists {len(listed)}")
+                f"{len(filters())} filters, {len(roles())} roles; -l lists {len(listed)}")
 
 
 def ours_complained(output: str) -> bool:

@@ -33,7 +33,7 @@ options:
       - Name or ID of the port's network, to choose among the ports of O(server), or among
         ports that share the name O(port).
       - Alone, it selects every port of the network, as before; that use is deprecated and
-        warns. Give O(port_filters.network) instead. From version 0.3.0, O(network) only
+        warns. Give O(port_filters.network) instead. From version 0.2.0, O(network) only
         narrows a selection by O(port) or O(server), as in every module of this collection.
     type: str
   all_projects:
@@ -195,9 +195,9 @@ def select(cloud, params, project_id, deprecate):
     """The ports to audit: those of port, server, ports or port_filters, else the project's."""
     if params.get('network') and not (params.get('port') or params.get('server')):
         deprecate('network without port or server selects every port of the network; that'
-                  ' use is deprecated: give port_filters: {network: %s} instead. From 0.3.0,'
+                  ' use is deprecated: give port_filters: {network: %s} instead. From 0.2.0,'
                   ' network only narrows a selection by port or server, as in every other'
-                  ' module.' % params['network'], version='0.3.0', collection_name='portsec.openstack')
+                  ' module.' % params['network'], version='0.2.0', collection_name='portsec.openstack')
         params = dict(params, port_filters=dict(params.get('port_filters') or {}, network=params['network']),
                       network=None)
     if params.get('port') or params.get('server') or is_bulk(params):

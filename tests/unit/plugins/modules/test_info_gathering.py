@@ -219,7 +219,7 @@ def test_info_network_alone_still_selects_the_network_and_is_deprecated():
     assert port_lists[0]['network_id'] == ['net-1']
     ((message, kwargs),) = deprecations
     assert 'port_filters: {network: net-1}' in message
-    assert kwargs == {'version': '0.3.0', 'collection_name': 'portsec.openstack'}
+    assert kwargs == {'version': '0.2.0', 'collection_name': 'portsec.openstack'}
 
 
 def test_info_ports_by_name_and_id_and_unknown_ones_named():
