@@ -177,7 +177,8 @@ from ansible_collections.portsec.openstack.plugins.module_utils.selection import
     BULK_KWARGS,
     is_bulk,
     many_argument_spec,
-    select_task_ports,
+    select_many,
+    select_ports,
     selection_argument_spec,
 )
 from ansible_collections.portsec.openstack.plugins.module_utils.views import is_server_port, port_view
@@ -200,8 +201,10 @@ def select(cloud, params, project_id, deprecate):
                   ' module.' % params['network'], version='0.2.0', collection_name='portsec.openstack')
         params = dict(params, port_filters=dict(params.get('port_filters') or {}, network=params['network']),
                       network=None)
-    if params.get('port') or params.get('server') or is_bulk(params):
-        ports, missing = select_task_ports(cloud, params)
+    if params.get('port') or params.get('server'):
+        return select_ports(cloud, params)  # every port of the server, or every port so named
+    if is_bulk(params):
+        ports, missing = select_many(cloud, params)
         if missing:
             raise PortsecError('Port(s) %s not found (or not matching port_filters): give names or'
                                ' IDs of ports the cloud user can see.' % ', '.join(missing))

@@ -231,6 +231,15 @@ def test_info_ports_by_name_and_id_and_unknown_ones_named():
         info.audit(Cloud(Conn(network_routes(ports), SERVERS)), info_params(ports=['nope']), None, no_deprecation)
 
 
+def test_info_server_shows_every_port_of_the_server():
+    # A server with two ports (Case 3): both are audited, as the audit playbook asks.
+    ports = [make_port(A_ID, 'vm-b-db', '10.10.10.12', [DB_ID]), make_port(B_ID, 'vm-b-port', '192.168.1.12', [SSH_ID])]
+    entries, _summary = info.audit(Cloud(Conn(network_routes(ports), SERVERS)), info_params(server='vm-b'),
+                                   None, no_deprecation)
+    assert [entry['name'] for entry in entries] == ['vm-b-db', 'vm-b-port']
+    assert {entry['server_name'] for entry in entries} == {'vm-b'}
+
+
 def test_info_narrowing_without_port_or_server_is_an_error():
     with pytest.raises(PortsecError) as err:
         info.audit(Cloud(Conn(network_routes([]))), info_params(fixed_ip='10.0.0.1'), None, no_deprecation)
