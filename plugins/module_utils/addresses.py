@@ -22,7 +22,7 @@ from ansible_collections.portsec.openstack.plugins.module_utils.errors import (
     PortsecError,
 )
 from ansible_collections.portsec.openstack.plugins.module_utils.plan import Plan
-from ansible_collections.portsec.openstack.plugins.module_utils.views import port_label
+from ansible_collections.portsec.openstack.plugins.module_utils.views import port_label, port_security_on
 
 UUID_RE = re.compile(r'^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?'
                      r'[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$')
@@ -293,7 +293,7 @@ def plan_pairs(port, requested, state='present', exclusive=False):
 
 def require_port_security_for(plan, port):
     """Pairs can only be added to a port with port security on (Neutron: 409)."""
-    if plan.added and not port.get('port_security_enabled'):
+    if plan.added and not port_security_on(port):
         raise PortsecError(
             'Port %s has port security disabled, and allowed address pairs require it'
             ' (Neutron answers 409 AddressPairAndPortSecurityRequired). A port without'

@@ -27,6 +27,7 @@ from ansible_collections.portsec.openstack.plugins.module_utils.errors import (
     NeutronError,
     PortsecError,
 )
+from ansible_collections.portsec.openstack.plugins.module_utils.neutron import IF_MATCH
 from ansible_collections.portsec.openstack.plugins.module_utils.views import port_label
 
 # Statuses after which a PUT may or may not have been applied: re-read and re-plan.
@@ -130,8 +131,9 @@ def watch_port(cloud, current, plan_fn, policy):
     return current, False
 
 
-def write_once(cloud, port, plan, plan_fn, policy, contended):
-    """One attempt: the PUT with the revision precondition, then the read-back.
+def write_once(cloud, port, plan, plan_fn, policy, contended, if_match=True):
+    """One attempt: the PUT with the revision precondition (if_match: when Neutron
+    offers revision-if-match), then the read-back.
 
     The read waits settle_seconds, Neutron's first DB retry interval: another
     writer's PUT that Neutron retried internally can land on top of ours without
@@ -139,7 +141,8 @@ def write_once(cloud, port, plan, plan_fn, policy, contended):
     a conflict before; or the revision moved past our write) the port is watched.
     Returns (port, landed): landed is False when our change is not, or no longer, there.
     """
-    written = cloud.update_port(port['id'], plan.changes, revision=port.get('revision_number'))
+    revision = port.get('revision_number') if if_match else None
+    written = cloud.update_port(port['id'], plan.changes, revision=revision)
     policy.sleep(policy.settle_seconds)
     current = cloud.get_port(port['id'])
     if plan_fn(current).changes:
@@ -178,6 +181,10 @@ def converge_port(cloud, port, plan_fn, check_mode=False, policy=None):
     connection lost), the port is re-read by ID, re-planned and written again,
     at most policy.max_attempts times, with jitter. Returns (port_after, plan,
     attempts, conflicts); in check mode port_after is the prediction.
+
+    Before the first write, Neutron is asked whether it offers revision-if-match
+    (once per task: Cloud.offers); without it the PUT carries no If-Match, which
+    such a Neutron would refuse. A no-op and check mode never ask.
     """
     policy = policy or RetryPolicy()
     tally = Tally()
@@ -188,8 +195,9 @@ def converge_port(cloud, port, plan_fn, check_mode=False, policy=None):
             return tally.outcome(port, tally.unconfirmed or plan)
         if check_mode:
             return tally.outcome(dict(port, **plan.changes), plan)
+        if_match = cloud.offers(IF_MATCH)  # outside the try: a failed look-up is no failed write
         try:
-            current, landed = write_once(cloud, port, plan, plan_fn, policy, tally.conflicts > 0)
+            current, landed = write_once(cloud, port, plan, plan_fn, policy, tally.conflicts > 0, if_match)
         except Exception as exc:  # pylint: disable=broad-except
             if not count_failure(exc, port, plan, policy, tally):
                 raise

@@ -16,6 +16,7 @@ __metaclass__ = type
 import ipaddress
 
 from ansible_collections.portsec.openstack.plugins.module_utils.addresses import stored_pairs
+from ansible_collections.portsec.openstack.plugins.module_utils.views import port_security_on
 
 SEVERITIES = ('critical', 'high', 'medium', 'low', 'info')
 
@@ -90,7 +91,7 @@ def port_findings(port, floating_ips=None, network=None, groups=None, network_po
     fips = sorted(fip.get('floating_ip_address') for fip in floating_ips or []
                   if fip.get('floating_ip_address'))
     exposure = _exposure(fips, network)
-    if not port.get('port_security_enabled'):
+    if not port_security_on(port):
         found.append(_port_security_off(exposure, fips, network))
         return found
 

@@ -15,6 +15,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
+
 from ansible_collections.portsec.openstack.plugins.module_utils.errors import (
     NeutronError,
     PortsecError,
@@ -24,8 +26,31 @@ from ansible_collections.portsec.openstack.plugins.module_utils.views import por
 
 POLICY_FIELDS = ('port_security_enabled', 'allowed_address_pairs')
 
-# The fields of a security group read with its rules (audit, reachability).
+# The fields of a security group read with its rules (audit, reachability). Neutron leaves out
+# a field it does not know (stateful before the stateful-security-group extension): no error.
 GROUP_FIELDS = ['id', 'name', 'project_id', 'stateful', 'security_group_rules']
+
+# The extension that makes Neutron check If-Match: revision_number=N (the revisions service
+# plugin, with standard-attr-revisions). A Neutron without it answers 400 to that header
+# (neutron/api/api_common.py, ensure_if_match_supported), so it is asked once per task,
+# before the first write (Cloud.offers), and the header is left out when it is missing.
+IF_MATCH = 'revision-if-match'
+
+IF_MATCH_MISSING = (
+    'This Neutron does not offer the revision-if-match extension, so port updates were sent'
+    ' without the If-Match revision precondition: a change that another writer makes to the'
+    ' same port between this task\'s read and its write can be lost (the read-back after each'
+    ' write notices only our own change being undone). Ask the cloud operator to load the'
+    ' revisions service plugin (loaded by default with ML2), or keep other writers away'
+    ' from these ports while the task runs.')
+
+# What the operator enables for an extension a module needs (require_extension_field).
+EXTENSION_HINTS = {
+    'port-security': 'add port_security to extension_drivers in the [ml2] section of the ML2'
+                     ' configuration (ml2_conf.ini) and restart neutron-server',
+    'allowed-address-pairs': 'use mechanism drivers that all support it (the ML2 core plugin offers'
+                             ' it unless one of them withholds it; ML2/OVN and ML2/OVS support it)',
+}
 
 
 def normalize_port(port):
@@ -76,6 +101,9 @@ class Cloud:
     def __init__(self, conn):
         self.conn = conn
         self.requests = 0
+        # alias -> True/False (or the message of a failed look-up): asked once per task.
+        self.extensions = {}
+        self._extensions_lock = threading.Lock()
 
     # -- raw requests ----------------------------------------------------------
 
@@ -114,8 +142,15 @@ class Cloud:
                              params=filters)['security_groups']
 
     def list_floating_ips(self, **filters):
-        return self._network('GET', '/floatingips', 'Listing floating IPs',
-                             params=filters)['floatingips']
+        """Floating IPs; none on a Neutron without L3 (the router extension), whose API
+        has no /floatingips and answers 404."""
+        try:
+            return self._network('GET', '/floatingips', 'Listing floating IPs',
+                                 params=filters)['floatingips']
+        except NeutronError as exc:
+            if exc.status == 404:
+                return []
+            raise
 
     def list_address_groups(self, **filters):
         return self._network('GET', '/address-groups', 'Listing address groups',
@@ -141,6 +176,34 @@ class Cloud:
         servers = self._request(compute, 'GET', '/servers', 'Listing servers',
                                 params={'name': '^%s$' % _regex_escape(name_or_id)})['servers']
         return [server for server in servers if server.get('name') == name_or_id]
+
+    def get_extension(self, alias):
+        """The extension with this alias, or None: Neutron answers 404 for one it lacks
+        (neutron/pecan_wsgi/controllers/extensions.py); any user may read extensions."""
+        try:
+            return self._network('GET', '/extensions/%s' % alias,
+                                 'Reading Neutron extension %s' % alias).get('extension')
+        except NeutronError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def offers(self, alias):
+        """Whether Neutron offers the extension: one request the first time in a task,
+        the same answer afterwards, also for ports written in other threads."""
+        with self._extensions_lock:
+            if alias not in self.extensions:
+                try:
+                    self.extensions[alias] = self.get_extension(alias) is not None
+                except NeutronError as exc:
+                    self.extensions[alias] = (
+                        'Neutron could not say whether it offers the %s extension, which decides'
+                        ' how ports are updated, so nothing was changed: %s. Re-run the task.'
+                        % (alias, exc.message))
+            found = self.extensions[alias]
+        if not isinstance(found, bool):
+            raise PortsecError(found)
+        return found
 
     # -- writes --------------------------------------------------------------------
 
@@ -201,10 +264,11 @@ def explain_update_error(exc, port, fields):
 
 
 def require_extension_field(port, field, alias):
-    """A port without the field means Neutron lacks the extension."""
+    """A port without the field means Neutron lacks the extension: say so before any write."""
     if field not in port:
         raise PortsecError(
             'This Neutron does not offer the %s extension (port %s has no %s field), so'
-            ' %s cannot be managed here. Ask the cloud operator to enable it (ML2'
-            ' extension driver / service plugin %s).'
-            % (alias, port_label(port), field, field, alias))
+            ' %s cannot be managed here; nothing was changed. Ask the cloud operator to'
+            ' enable it: %s.'
+            % (alias, port_label(port), field, field,
+               EXTENSION_HINTS.get(alias, 'the ML2 extension driver or service plugin that offers it')))

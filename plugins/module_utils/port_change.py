@@ -9,7 +9,9 @@ PortChangeModule.run() selects the task's ports, and for each port, at most
 `concurrency` at a time: checks the Neutron extension, gathers what the plan
 needs (context), converges the port with the module's pure plan, explains
 Neutron's errors, builds the port's result and diff. A module supplies its
-options, its context, its plan and what it adds to the result.
+options, its context, its plan and what it adds to the result. When the
+task wrote to a Neutron without revision-if-match (asked before the first
+write, see converge_port), it warns once.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,6 +24,8 @@ from ansible_collections.portsec.openstack.plugins.module_utils.converge import 
 from ansible_collections.portsec.openstack.plugins.module_utils.errors import NeutronError, PortsecError
 from ansible_collections.portsec.openstack.plugins.module_utils.groups import GroupCatalogs
 from ansible_collections.portsec.openstack.plugins.module_utils.neutron import (
+    IF_MATCH,
+    IF_MATCH_MISSING,
     Cloud,
     explain_update_error,
     require_extension_field,
@@ -104,6 +108,8 @@ class PortChangeModule(PortsecModule):
         catalogs = GroupCatalogs(cloud)
         outcomes = run_per_port(ports, lambda port: self.change(cloud, port, catalogs.of(port)),
                                 self.params['concurrency'], self.describe_error)
+        if cloud.extensions.get(IF_MATCH) is False:  # asked before a write: one warning per task
+            self.warn(IF_MATCH_MISSING)
         return task_result(self.params, ports, missing, outcomes, self.diff_mode, self.warn)
 
     def change(self, cloud, port, groups):

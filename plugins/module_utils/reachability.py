@@ -37,7 +37,7 @@ from ansible_collections.portsec.openstack.plugins.module_utils.addresses import
     plan_pairs,
     stored_pairs,
 )
-from ansible_collections.portsec.openstack.plugins.module_utils.views import port_label
+from ansible_collections.portsec.openstack.plugins.module_utils.views import port_label, port_security_on
 
 BACKENDS = ('ovn', 'ovs')
 PROTOCOLS = ('tcp', 'udp', 'icmp', 'any')
@@ -191,7 +191,7 @@ def _what_if_ports(ports, changes, notes):
             notes.append('sets the security groups of port %s to %s' % (
                 port_label(port), ', '.join(change['security_groups']) or 'none'))
         _change_port_security(port, change, index, notes)
-        if port.get('allowed_address_pairs') and not port.get('port_security_enabled'):
+        if port.get('allowed_address_pairs') and not port_security_on(port):
             raise PortsecError(
                 'what_if.ports[%d]: port %s has port security disabled, and allowed address'
                 ' pairs require it: add port_security_enabled: true.' % (index, port_label(port)))
@@ -363,7 +363,7 @@ def _group_names(port, groups):
 def evaluate_groups(port, packet, groups, ports, address_groups, backend):
     """One port's security groups against a packet: (result, code, detail, element)."""
     prefix = 'EGRESS' if packet['direction'] == 'egress' else 'INGRESS'
-    if not port.get('port_security_enabled'):
+    if not port_security_on(port):
         return (SKIP, '%s_PORT_SECURITY_DISABLED' % prefix,
                 'Port security is off on port %s: no security group filters it.' % port_label(port),
                 None)
@@ -482,7 +482,7 @@ def _own_address_check(stage, port, ip, how, element, code_prefix, host_bits, ba
 
 def check_source(port, ip, mac, backend, stage='source_anti_spoofing', code_prefix='SRC'):
     """Stage 1: may the port send from ip (and from mac)? Also governs its ARP/ND."""
-    if not port.get('port_security_enabled'):
+    if not port_security_on(port):
         return _check(stage, port, SKIP, '%s_PORT_SECURITY_DISABLED' % code_prefix,
                       'Port security is off on port %s: no anti-spoofing.' % port_label(port))
     how, element = authorised_address(port, ip, backend, mac)
@@ -515,7 +515,7 @@ def check_destination(port, ip, backend, stage='destination_port_security', code
     OVN checks the outport's port_security both ways (ovn-nb(5)); the ML2/OVS
     firewall only checks what a port sends, it delivers by destination MAC.
     """
-    if not port.get('port_security_enabled'):
+    if not port_security_on(port):
         return _check(stage, port, SKIP, '%s_PORT_SECURITY_DISABLED' % code_prefix,
                       'Port security is off on port %s: OVN delivers any address to it.'
                       % port_label(port))
@@ -574,7 +574,7 @@ def check_reply(flow, src, dst, groups, ports, address_groups, backend):
 def _reply_groups(flow, port, direction, remote, groups, ports, address_groups, backend):
     """The reply against port's groups: leaving dst (egress) or reaching src (ingress)."""
     prefix = 'REPLY_%s' % direction.upper()
-    if not port.get('port_security_enabled'):
+    if not port_security_on(port):
         return _check('reply_path', port, SKIP, '%s_PORT_SECURITY_DISABLED' % prefix,
                       'Port security is off on port %s.' % port_label(port))
     if not port.get('security_groups'):

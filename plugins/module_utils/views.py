@@ -21,6 +21,13 @@ def port_label(port):
     return str(port.get('id'))
 
 
+def port_security_on(port):
+    """Is the port filtered? A Neutron without the port-security extension has no
+    port_security_enabled field, and filters every port (ML2 reads a missing value
+    as on: neutron/plugins/ml2/plugin.py, _portsec_ext_port_update_processing)."""
+    return port.get('port_security_enabled', True) is not False
+
+
 def is_server_port(port):
     """Does the port belong to a server (Nova's device owners are compute:<zone>)?"""
     return bool(port.get('device_id')) and (port.get('device_owner') or '').startswith('compute:')

@@ -32,6 +32,8 @@ description:
     host.
   - Every update carries Neutron's revision precondition (C(If-Match)), so pairs added by
     another writer at the same time are never lost; the module re-reads, re-plans and retries.
+    On a Neutron without the C(revision-if-match) extension the update is sent without it and
+    the module warns (see the notes).
 options:
   pairs:
     description:
@@ -84,7 +86,8 @@ notes:
     port's B(network) change allowed address pairs; a member of another project gets 403 even
     on its own port of a shared network."
   - Allowed address pairs require port security on the port. To disable port security, use
-    M(portsec.openstack.port_security), which also clears the pairs.
+    M(portsec.openstack.port_security), which also clears the pairs. On a Neutron without the
+    C(port-security) extension every port is filtered, and pairs are managed all the same.
 extends_documentation_fragment:
   - portsec.openstack.port_selection
   - portsec.openstack.port_selection.many

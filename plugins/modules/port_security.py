@@ -27,7 +27,8 @@ description:
     O(accept_exposure=true).
   - Every update carries Neutron's revision precondition (C(If-Match)), so a change made
     by another writer between our read and our write is never lost; the module re-reads,
-    re-plans and retries.
+    re-plans and retries. On a Neutron without the C(revision-if-match) extension the update
+    is sent without it and the module warns (see the notes).
 options:
   port_security_enabled:
     description:

@@ -62,6 +62,11 @@ notes:
     servers (only when a port belongs to a server). Never one request per port."
   - Replaces C(openstack port show) and C(openstack security group rule list) run port by
     port, and the reading that they need.
+  - "On a Neutron without some extensions: without C(port-security) a port has no
+    C(port_security_enabled) (returned as null) and counts as filtered, as Neutron filters it;
+    without C(stateful-security-group) every group is stateful (C(stateful=true)); without L3
+    (the C(router) extension) ports have no floating IPs. See the
+    L(Neutron features,https://example.invalid/portsec/openstack/docs/neutron-features.md) page."
 extends_documentation_fragment:
   - portsec.openstack.port_selection
   - portsec.openstack.port_selection.many

@@ -205,6 +205,10 @@ notes:
     their rules, one list of ports when a rule names a remote group, one list of address
     groups when a rule names one, and one list of the project's groups when O(what_if)
     names groups. With O(flows), these requests serve every flow."
+  - "On a Neutron without some extensions: without C(port-security) a port counts as filtered
+    (Neutron filters every port); without C(stateful-security-group) every group is stateful;
+    without C(address-group) no rule names an address group, so none is listed. See the
+    L(Neutron features,https://example.invalid/portsec/openstack/docs/neutron-features.md) page."
 extends_documentation_fragment:
   - portsec.openstack.openstack
   - portsec.openstack.openstack.attributes_info

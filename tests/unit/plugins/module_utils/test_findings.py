@@ -28,6 +28,12 @@ def rule(rule_id, protocol='tcp', low=22, high=22, prefix='0.0.0.0/0', direction
             'remote_group_id': remote_group}
 
 
+def without_port_security_field(body):
+    """The port as a Neutron without the port-security extension returns it."""
+    del body['port_security_enabled']
+    return body
+
+
 FIP = [{'floating_ip_address': '172.24.4.10'}]
 INTERNAL = {'id': 'net', 'name': 'project', 'router:external': False}
 EXTERNAL = {'id': 'public-id', 'name': 'public', 'router:external': True}
@@ -47,6 +53,9 @@ def codes(result):
     (dict(port=port(groups=()), network=INTERNAL), ['NO_SECURITY_GROUPS']),
     # A healthy port: nothing to say.
     (dict(port=port(), network=INTERNAL), []),
+    # No port-security extension: Neutron filters every port, so it is not "off".
+    (dict(port=without_port_security_field(port()), network=INTERNAL), []),
+    (dict(port=without_port_security_field(port(groups=())), network=INTERNAL), ['NO_SECURITY_GROUPS']),
     (dict(port=port(pairs=['10.10.10.12']), network=INTERNAL), []),
     (dict(port=port(pairs=['10.10.10.12/32']), network=INTERNAL), []),
 ])

@@ -15,6 +15,8 @@ from ansible_collections.portsec.openstack.plugins.module_utils.errors import Ne
 from ansible_collections.portsec.openstack.plugins.module_utils.converge import RetryPolicy, converge_port
 from ansible_collections.portsec.openstack.plugins.module_utils.groups import GroupCatalog
 from ansible_collections.portsec.openstack.plugins.module_utils.neutron import (
+    IF_MATCH,
+    IF_MATCH_MISSING,
     Cloud,
     explain_update_error,
     require_extension_field,
@@ -72,6 +74,14 @@ def port(revision=1, pairs=(), **extra):
     return body
 
 
+def asked(conn, if_match=True):
+    """A Cloud that has asked Neutron about revision-if-match already, so that a test of the
+    write sequence counts the port's requests only (the look-up has its own tests below)."""
+    cloud = Cloud(conn)
+    cloud.extensions[IF_MATCH] = if_match
+    return cloud
+
+
 def neutron_error(status, error_type, message):
     return FakeResponse(status, {'NeutronError': {'type': error_type, 'message': message, 'detail': ''}})
 
@@ -90,7 +100,7 @@ def test_update_sends_revision_precondition():
     conn = FakeConn([('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': applied})),
                      ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': applied}))])
     policy = RetryPolicy(sleep=lambda _s: None)
-    after, plan, attempts, conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+    after, plan, attempts, conflicts = converge_port(asked(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     method, _url, kwargs = conn.network.calls[0]
     assert method == 'PUT'
     assert kwargs['headers'] == {'If-Match': 'revision_number=1'}
@@ -110,7 +120,7 @@ def test_conflict_rereads_replans_and_keeps_the_other_writers_pair():
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3, [other, ours_pair()])})),
     ])
     policy = RetryPolicy(sleep=lambda _s: None)
-    _after, _plan, attempts, conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+    _after, _plan, attempts, conflicts = converge_port(asked(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert conn.network.script == []
     second_put = conn.network.calls[2][2]
     assert second_put['headers'] == {'If-Match': 'revision_number=2'}
@@ -129,7 +139,7 @@ def test_a_write_undone_right_after_is_read_back_and_applied_again():
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(4, [ours_pair()])})),
     ])
     policy = RetryPolicy(sleep=lambda _s: None)
-    after, plan, attempts, conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+    after, plan, attempts, conflicts = converge_port(asked(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert (attempts, conflicts) == (2, 1)
     assert conn.network.calls[2][2]['headers'] == {'If-Match': 'revision_number=3'}
     assert plan.changed and after['revision_number'] == 4
@@ -142,7 +152,7 @@ def test_a_lone_write_costs_one_read_back():
     ])
     sleeps = []
     policy = RetryPolicy(sleep=sleeps.append)
-    converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+    converge_port(asked(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert [call[0] for call in conn.network.calls] == ['PUT', 'GET']
     assert sleeps == [policy.settle_seconds]
 
@@ -161,7 +171,7 @@ def test_a_write_undone_late_by_a_busy_port_is_applied_again():
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(6, [other, ours_pair()])})),
     ])
     policy = RetryPolicy(sleep=lambda _s: None)
-    after, plan, attempts, conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+    after, plan, attempts, conflicts = converge_port(asked(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert conn.network.script == []
     assert conn.network.calls[4][2]['headers'] == {'If-Match': 'revision_number=5'}
     assert (attempts, conflicts, after['revision_number']) == (2, 1, 6)
@@ -178,7 +188,7 @@ def test_a_write_undone_then_restored_by_another_writer_still_counts_as_our_chan
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(4, [other, ours_pair()])})),
     ])
     policy = RetryPolicy(sleep=lambda _s: None)
-    _after, plan, attempts, conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+    _after, plan, attempts, conflicts = converge_port(asked(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert (attempts, conflicts) == (3, 2)
     assert plan.changed
 
@@ -189,7 +199,7 @@ def test_watching_a_busy_port_is_bounded():
                for r in range(3, 10)]
     conn = FakeConn(script)
     policy = RetryPolicy(sleep=lambda _s: None, quiet_seconds=2.0, watch_seconds=6.0)
-    after, _plan, _attempts, _conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+    after, _plan, _attempts, _conflicts = converge_port(asked(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     # the read-back, then three watches of 2 s
     assert len(conn.network.calls) == 5 and after['revision_number'] == 6
 
@@ -201,7 +211,7 @@ def test_conflict_where_the_other_writer_did_our_change_ends_without_write():
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours])})),
     ])
     policy = RetryPolicy(sleep=lambda _s: None)
-    _after, plan, attempts, _conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+    _after, plan, attempts, _conflicts = converge_port(asked(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert not plan.changed and attempts == 2
 
 
@@ -212,7 +222,7 @@ def test_lost_answer_then_applied_reports_the_change():
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours])})),
     ])
     policy = RetryPolicy(sleep=lambda _s: None)
-    _after, plan, _attempts, _conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+    _after, plan, _attempts, _conflicts = converge_port(asked(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert plan.changed
 
 
@@ -224,7 +234,7 @@ def test_conflicts_are_bounded():
     script.append(('PUT', '/ports/%s' % PORT_ID, neutron_error(412, 'RevisionNumberConstraintFailed', 'x')))
     policy = RetryPolicy(max_attempts=5, sleep=lambda _s: None)
     with pytest.raises(PortsecError, match='after 5 attempts'):
-        converge_port(Cloud(FakeConn(script)), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+        converge_port(asked(FakeConn(script)), port(1), add_pair_plan('10.0.0.5'), policy=policy)
 
 
 def test_5xx_then_a_read_showing_the_change_missing_writes_again():
@@ -236,7 +246,7 @@ def test_5xx_then_a_read_showing_the_change_missing_writes_again():
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours_pair()])})),
     ])
     policy = RetryPolicy(sleep=lambda _s: None)
-    after, plan, attempts, conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+    after, plan, attempts, conflicts = converge_port(asked(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert [call[0] for call in conn.network.calls] == ['PUT', 'GET', 'PUT', 'GET']
     assert conn.network.calls[2][2]['headers'] == {'If-Match': 'revision_number=1'}
     assert (attempts, conflicts, after['revision_number']) == (2, 0, 2) and plan.changed
@@ -251,7 +261,7 @@ def test_a_dropped_connection_is_retried_after_a_re_read():
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours_pair()])})),
     ])
     policy = RetryPolicy(sleep=lambda _s: None)
-    after, plan, attempts, conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+    after, plan, attempts, conflicts = converge_port(asked(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert conn.network.script == []
     assert (attempts, conflicts, after['revision_number']) == (2, 0, 2) and plan.changed
 
@@ -265,7 +275,7 @@ def test_a_connection_that_keeps_dropping_ends_with_the_connection_error():
     ])
     policy = RetryPolicy(max_attempts=2, sleep=lambda _s: None)
     with pytest.raises(ksa_exceptions.ConnectFailure, match='again'):
-        converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+        converge_port(asked(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert conn.network.script == []
 
 
@@ -278,7 +288,7 @@ def test_changed_back_after_each_update_is_bounded():
     conn = FakeConn(script)
     policy = RetryPolicy(max_attempts=3, sleep=lambda _s: None)
     with pytest.raises(PortsecError, match='changed back by another writer right after each of 3 updates') as err:
-        converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+        converge_port(asked(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert conn.network.script == []
     assert (err.value.result['attempts'], err.value.result['conflicts']) == (3, 3)
     # each write carried the revision the previous read-back showed
@@ -310,7 +320,7 @@ def test_other_errors_are_not_retried():
                                     'The number of allowed address pair exceeds the maximum 10.'))])
     policy = RetryPolicy(sleep=lambda _s: None)
     with pytest.raises(NeutronError) as err:
-        converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+        converge_port(asked(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     explained = explain_update_error(err.value, port(1), ['allowed_address_pairs'])
     assert 'max_allowed_address_pair' in explained.message
     assert 'exceeds the maximum 10' in explained.message
@@ -475,5 +485,120 @@ def test_duplicate_pair_from_a_concurrent_commit_is_a_conflict():
         ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(3, [other, ours_pair()])})),
     ])
     policy = RetryPolicy(sleep=lambda _s: None)
-    _after, _plan, attempts, conflicts = converge_port(Cloud(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
+    _after, _plan, attempts, conflicts = converge_port(asked(conn), port(1), add_pair_plan('10.0.0.5'), policy=policy)
     assert (attempts, conflicts) == (2, 1)
+
+
+# -- Neutron extensions: asked lazily, once per task ---------------------------------------------
+
+EXTENSION_URL = '/extensions/revision-if-match'
+
+
+def extension_answer(offered):
+    if offered:
+        return FakeResponse(200, {'extension': {'alias': 'revision-if-match', 'name': 'If-Match constraints'}})
+    return neutron_error(404, 'HTTPNotFound', 'Extension with alias revision-if-match does not exist')
+
+
+@pytest.mark.parametrize('offered, headers', [
+    (True, {'If-Match': 'revision_number=1'}),
+    # A Neutron without the extension answers 400 to an If-Match (since Pike): none is sent.
+    (False, {}),
+])
+def test_the_first_write_asks_for_revision_if_match(offered, headers):
+    conn = FakeConn([('GET', EXTENSION_URL, extension_answer(offered)),
+                     ('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours_pair()])})),
+                     ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(2, [ours_pair()])}))])
+    cloud = Cloud(conn)
+    _after, plan, attempts, _conflicts = converge_port(cloud, port(1), add_pair_plan('10.0.0.5'),
+                                                       policy=RetryPolicy(sleep=lambda _s: None))
+    assert [call[:2] for call in conn.network.calls] == [
+        ('GET', EXTENSION_URL), ('PUT', '/ports/%s' % PORT_ID), ('GET', '/ports/%s' % PORT_ID)]
+    assert conn.network.calls[1][2]['headers'] == headers
+    assert cloud.extensions == {IF_MATCH: offered} and plan.changed and attempts == 1
+
+
+def test_revision_if_match_is_asked_once_per_task_for_every_write():
+    script = [('GET', EXTENSION_URL, extension_answer(False))]
+    for revision in (2, 3):  # two ports of one task (the same port twice here)
+        script += [('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(revision, [ours_pair()])})),
+                   ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': port(revision, [ours_pair()])}))]
+    conn = FakeConn(script)
+    cloud = Cloud(conn)
+    for revision in (1, 2):
+        converge_port(cloud, port(revision), add_pair_plan('10.0.0.5'), policy=RetryPolicy(sleep=lambda _s: None))
+    assert [call[1] for call in conn.network.calls].count(EXTENSION_URL) == 1
+    assert [call[2]['headers'] for call in conn.network.calls if call[0] == 'PUT'] == [{}, {}]
+    assert conn.network.script == []
+
+
+def test_a_no_op_and_check_mode_never_ask_for_extensions():
+    conn = FakeConn([])
+    cloud = Cloud(conn)
+    _after, plan, _attempts, _conflicts = converge_port(cloud, port(1, [ours_pair()]), add_pair_plan('10.0.0.5'))
+    assert not plan.changed
+    _after, plan, _attempts, _conflicts = converge_port(cloud, port(1), add_pair_plan('10.0.0.5'), check_mode=True)
+    assert plan.changed
+    assert conn.network.calls == [] and cloud.extensions == {} and cloud.requests == 0
+
+
+def test_a_failed_extension_look_up_changes_nothing_and_is_not_asked_again():
+    conn = FakeConn([('GET', EXTENSION_URL, FakeResponse(503, {'message': 'busy'}))])
+    cloud = Cloud(conn)
+    for _attempt in range(2):
+        with pytest.raises(PortsecError) as err:
+            converge_port(cloud, port(1), add_pair_plan('10.0.0.5'), policy=RetryPolicy(sleep=lambda _s: None))
+        assert 'revision-if-match extension' in err.value.message and 'nothing was changed' in err.value.message
+        assert '503' in err.value.message
+    assert [call[0] for call in conn.network.calls] == ['GET']
+
+
+def test_the_warning_names_the_extension_and_the_risk():
+    assert 'revision-if-match' in IF_MATCH_MISSING and 'can be lost' in IF_MATCH_MISSING
+    assert 'revisions service plugin' in IF_MATCH_MISSING
+
+
+@pytest.mark.parametrize('field, alias, hint', [
+    ('port_security_enabled', 'port-security', 'extension_drivers'),
+    ('allowed_address_pairs', 'allowed-address-pairs', 'mechanism driver'),
+])
+def test_a_port_without_the_field_names_the_extension_and_what_to_enable(field, alias, hint):
+    body = port(1)
+    del body[field]
+    with pytest.raises(PortsecError) as err:
+        require_extension_field(body, field, alias)
+    message = err.value.message
+    assert 'does not offer the %s extension' % alias in message and 'no %s field' % field in message
+    assert 'nothing was changed' in message and 'Ask the cloud operator to enable it' in message and hint in message
+
+
+def test_floating_ips_without_l3_are_none():
+    # A Neutron without the router extension has no /floatingips: 404.
+    conn = FakeConn([('GET', '/floatingips', neutron_error(404, 'HTTPNotFound', 'The resource could not be found.'))])
+    assert Cloud(conn).list_floating_ips(port_id=PORT_ID) == []
+
+
+def test_other_floating_ip_errors_are_raised():
+    conn = FakeConn([('GET', '/floatingips', neutron_error(403, 'Forbidden', 'no'))])
+    with pytest.raises(NeutronError, match='Listing floating IPs failed'):
+        Cloud(conn).list_floating_ips()
+
+
+def test_a_port_without_revision_number_is_written_without_if_match():
+    # No standard-attr-revisions: no revision_number, and no revision-if-match (it requires it).
+    body = port(1)
+    del body['revision_number']
+    written = dict(body, allowed_address_pairs=[ours_pair()])
+    conn = FakeConn([('GET', EXTENSION_URL, extension_answer(False)),
+                     ('PUT', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': written})),
+                     ('GET', '/ports/%s' % PORT_ID, FakeResponse(200, {'port': written}))])
+    _after, plan, attempts, conflicts = converge_port(Cloud(conn), body, add_pair_plan('10.0.0.5'),
+                                                      policy=RetryPolicy(sleep=lambda _s: None))
+    assert conn.network.calls[1][2]['headers'] == {} and conn.network.script == []
+    assert (plan.changed, attempts, conflicts) == (True, 1, 0)
+
+
+def test_an_extension_answer_without_the_extension_means_absent():
+    # A proxy or a non-Neutron API may answer 200 with an error body: not the extension.
+    conn = FakeConn([('GET', EXTENSION_URL, FakeResponse(200, {'NeutronError': {'message': 'not found'}}))])
+    assert Cloud(conn).offers(IF_MATCH) is False

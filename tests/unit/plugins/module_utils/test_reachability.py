@@ -317,6 +317,15 @@ def test_source_anti_spoofing_other_mac():
     assert check(bad, 'source_anti_spoofing')['code'] == 'SRC_MAC_NOT_AUTHORISED'
 
 
+def test_a_neutron_without_port_security_filters_every_port():
+    # No port-security extension: no port_security_enabled field, and ML2 filters the port
+    # (plugins/ml2/plugin.py reads a missing value as on), so A's anti-spoofing still drops it.
+    ports = case1_ports(b_enabled=False)
+    del ports[0]['port_security_enabled']
+    result = run(flow(src_ip='10.10.10.11', dst_ip='192.168.1.12'), ports)
+    assert check(result, 'source_anti_spoofing')['code'] == 'SRC_IP_NOT_AUTHORISED'
+
+
 def test_source_port_security_off_skips_both_directions():
     # No port_security and no ACL on port A (ovn_client.py: "unknown" address, port
     # not in any port group), so stages 1, 2 and its reply checks are skipped.
