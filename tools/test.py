@@ -42,6 +42,7 @@ class StageFailed(Exception):
 FAILURES: list[str] = []
 CLOUD_NOTES: list[str] = []  # the local cloud's state: printed before FAILURES, which end the log
 CRASHES: list[str] = []  # test-bed processes that died or restarted during a target
+STAGE_RESULTS: dict[str, tuple[bool, str]] = {}  # (passed, summary) of each stage run so far
 # `cloud start` begun in the background while the static stages run (see start_cloud_early).
 EARLY_START: dict = {}
 
@@ -177,6 +178,39 @@ def stage_units(args) -> str:
     if code != 0:
         raise StageFailed(summary)
     return summary
+
+
+def stage_compat(args) -> str:
+    """Every ansible-core the collection declares, each in its own venv (tools/compat.py): units
+    and sanity. The newest is .venv, whose units and sanity are the stages of those names (run
+    here when this invocation did not run them)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import compat  # pylint: disable=import-outside-toplevel
+
+    sync()
+    newest = {}
+    for name in ("units", "sanity"):
+        if name not in STAGE_RESULTS:
+            try:
+                STAGE_RESULTS[name] = (True, STAGES[name](args))
+            except StageFailed as exc:
+                STAGE_RESULTS[name] = (False, str(exc))
+        newest[name] = STAGE_RESULTS[name]
+    code, versions = run([sys.executable, "-c", "import ansible.release, openstack.version;"
+                          " print(ansible.release.__version__, openstack.version.__version__)"], echo=False)
+    core, sdk = versions.split()
+    newest_line = (f"ansible-core {core:<8} openstacksdk {sdk:<7} {'.venv':<16} units {newest['units'][1]}; "
+                   f"sanity (full set) {newest['sanity'][1]} (stages units, sanity)")
+    env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    ok, lines, outputs = compat.stage(env)
+    ok = ok and newest["units"][0] and newest["sanity"][0]
+    for out in outputs:
+        print(out[-6000:])
+    print("--- compat, one line per ansible-core:\n" + "\n".join(f"    {line}" for line in lines + [newest_line]), flush=True)
+    summary = f"{len(lines) + 1} ansible-core versions ({lines[0].split()[1]} to {core})"
+    if not ok:
+        raise StageFailed(summary + ": " + "; ".join(line for line in lines + [newest_line] if "FAIL" in line or "failed" in line))
+    return summary + ": units and sanity passed on each"
 
 
 def stage_docs_lint(args) -> str:
@@ -434,10 +468,11 @@ PRINT_LOCK = threading.Lock()
 # targets' budgets. Later work that adds tests takes its share from the room the README gives.
 BUDGET = {
     "stages": {"ansible-lint": 100, "yamllint": 15, "ruff": 5, "changelog": 5, "sanity": 90, "units": 20,
-               "docs-lint": 30, "build": 40, "docs": 20, "integration": 1480},
+               "compat": 150, "docs-lint": 30, "build": 40, "docs": 20, "integration": 1480},
     "targets": {"cases": 1300, "dataplane_matrix": 500, "reliability": 420, "port_security": 170,
                 "allowed_address_pair": 140, "reachability": 180, "port_security_info": 130,
-                "local_cloud": 90, "guest_addressing_netns": 40, "role_argument_specs": 20},
+                "local_cloud": 90, "guest_addressing_netns": 40, "role_argument_specs": 20,
+                "oldest_control_node": 90},
 }
 OVER_BUDGET: list[str] = []
 
@@ -562,11 +597,23 @@ def finish_early_start() -> tuple[int, str]:
 
 def run_target(target: str, args, echo: bool = True) -> tuple[int, str]:
     """One ansible-test integration target; ansible-test hands tests/integration/integration_config.yml
-    to it as vars_files."""
+    to it as vars_files. A target with a ``controller_venv`` file (a tools/pins name) runs under
+    that venv's ansible-test and Python, from its own copy of the build tree."""
+    ansible_test, cwd, env = "ansible-test", TREE, None
+    pinned = ROOT / "tests" / "integration" / "targets" / target / "controller_venv"
+    if pinned.is_file():
+        sys.path.insert(0, str(ROOT / "tools"))
+        import compat  # pylint: disable=import-outside-toplevel
+
+        name = pinned.read_text().split()[0]
+        venv = compat.prepare(compat.Leg(name))
+        cwd = compat.leg_tree(f"{name}-integration")
+        ansible_test = str(venv / "bin" / "ansible-test")
+        env = {"PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}", "VIRTUAL_ENV": str(venv)}
     code, out = run(
-        ["ansible-test", "integration", "--local", "--color", "no", "-v", "--allow-destructive"]
+        [ansible_test, "integration", "--local", "--color", "no", "-v", "--allow-destructive"]
         + (["--allow-disabled"] if args.target else []) + [target],
-        cwd=TREE, check=False, echo=echo,
+        cwd=cwd, env=env, check=False, echo=echo,
     )
     if "All targets skipped" in out:  # an alias (disabled, unsupported, ...) excluded it: nothing ran
         code = code or 1
@@ -580,6 +627,7 @@ STAGES = {
     "changelog": stage_changelog,
     "sanity": stage_sanity,
     "units": stage_units,
+    "compat": stage_compat,
     "docs-lint": stage_docs_lint,
     "build": stage_build,
     "docs": stage_docs,
@@ -627,6 +675,7 @@ def main() -> int:
             ok, summary = False, f"could not run: {exc}"
         elapsed = time.monotonic() - started
         results.append((name, ok, elapsed, summary))
+        STAGE_RESULTS[name] = (ok, summary)
         print(f"===== stage {name}: {'PASSED' if ok else 'FAILED'} in {elapsed:.0f}s{budget_note('stages', name, elapsed)}: {summary}", flush=True)
 
     total = time.monotonic() - started_all
