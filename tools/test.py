@@ -266,10 +266,21 @@ def stage_build(args) -> str:
         missing = sorted(set(modules()) - listed)
         if code != 0 or missing:
             problems.append(f"ansible-doc -l {FQCN} misses {', '.join(missing) or 'everything'}")
+        # What Galaxy runs when the tarball is published, and what an execution-environment build
+        # reads from it (tools/galaxy_checks.py, in its own pinned venv).
+        sys.path.insert(0, str(ROOT / "tools"))
+        import galaxy_checks  # pylint: disable=import-outside-toplevel
+
+        try:
+            galaxy = galaxy_checks.run(tarball)
+            print(f"--- {galaxy}", flush=True)
+        except RuntimeError as exc:
+            problems.append(str(exc))
+            galaxy = ""
         if problems:
-            raise StageFailed(f"{len(problems)} doc problems: {'; '.join(problems)}")
+            raise StageFailed(f"{len(problems)} problems: {'; '.join(problems)}")
         return (f"{tarball.name} ({len(names)} files) installed; ansible-doc read {len(modules())} modules, "
-                f"{len(filters())} filters, {len(roles())} roles; -l lists {len(listed)}")
+                f"{len(filters())} filters, {len(roles())} roles; -l lists {len(listed)}; {galaxy}")
 
 
 def ours_complained(output: str) -> bool:
@@ -468,7 +479,7 @@ PRINT_LOCK = threading.Lock()
 # targets' budgets. Later work that adds tests takes its share from the room the README gives.
 BUDGET = {
     "stages": {"ansible-lint": 100, "yamllint": 15, "ruff": 5, "changelog": 5, "sanity": 90, "units": 20,
-               "compat": 150, "docs-lint": 30, "build": 40, "docs": 20, "integration": 1480},
+               "compat": 150, "docs-lint": 30, "build": 100, "docs": 20, "integration": 1480},
     "targets": {"cases": 1300, "dataplane_matrix": 500, "reliability": 420, "port_security": 170,
                 "allowed_address_pair": 140, "reachability": 180, "port_security_info": 130,
                 "local_cloud": 90, "guest_addressing_netns": 40, "role_argument_specs": 20,

@@ -29,8 +29,8 @@ def floor(spec: str, name: str) -> str:
 
 
 def minor(version: str) -> tuple[int, int]:
-    major, minor_, *_ = version.split(".")
-    return int(major), int(minor_)
+    parts = version.split(".")
+    return int(parts[0]), int(parts[1])
 
 
 def pinned(text: str, package: str) -> str:
