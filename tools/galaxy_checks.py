@@ -34,6 +34,8 @@ import tarfile
 import tempfile
 
 import yaml
+# galaxy.yml's version ranges, read as ansible-galaxy reads them
+from ansible.galaxy.dependency_resolution.versioning import meets_requirements
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "tools"
@@ -121,24 +123,6 @@ class _Tarball:
 
 # --- the dependency collections -----------------------------------------------------------------
 
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in re.findall(r"\d+", version.split("-")[0].split("+")[0])[:3])
-
-
-def _meets(version: str, spec: str) -> bool:
-    """Whether VERSION satisfies a galaxy.yml version range ("*", ">=2.6.0", ">=1,<3", "2.6.0")."""
-    for part in (p.strip() for p in str(spec).split(",")):
-        if part in ("", "*"):
-            continue
-        op, want = re.match(r"^(==|!=|>=|<=|>|<|=)?\s*(.+)$", part).groups()
-        have, want = _version_key(version), _version_key(want)
-        ok = {"==": have == want, "=": have == want, None: have == want, "!=": have != want, ">=": have >= want,
-              "<=": have <= want, ">": have > want, "<": have < want}[op]
-        if not ok:
-            return False
-    return True
-
-
 def _collection_roots() -> list[pathlib.Path]:
     """Where installed collections may be, in order: ANSIBLE_COLLECTIONS_PATH, this interpreter's
     sys.path (the ``ansible`` package installs its collections into site-packages), .venv's."""
@@ -161,7 +145,7 @@ def _find_collection(fqcn: str, spec: str) -> tuple[pathlib.Path, str]:
         manifest = root / "ansible_collections" / namespace / name / "MANIFEST.json"
         if manifest.is_file():
             version = json.loads(manifest.read_text())["collection_info"]["version"]
-            if _meets(version, spec):
+            if meets_requirements(version, spec):
                 return manifest.parent, version
             seen.append(f"{version} in {root}")
     raise RuntimeError(f"dependency {fqcn} {spec} (galaxy.yml) is not installed"

@@ -25,6 +25,7 @@ import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))  # compat, galaxy_checks: imported by the stages that use them
 BUILD = ROOT / "build"
 TREE = BUILD / "ansible_collections" / "portsec" / "openstack"
 VENV_BIN = pathlib.Path(sys.executable).parent
@@ -184,7 +185,6 @@ def stage_compat(args) -> str:
     """Every ansible-core the collection declares, each in its own venv (tools/compat.py): units
     and sanity. The newest is .venv, whose units and sanity are the stages of those names (run
     here when this invocation did not run them)."""
-    sys.path.insert(0, str(ROOT / "tools"))
     import compat  # pylint: disable=import-outside-toplevel
 
     sync()
@@ -268,7 +268,6 @@ def stage_build(args) -> str:
             problems.append(f"ansible-doc -l {FQCN} misses {', '.join(missing) or 'everything'}")
         # What Galaxy runs when the tarball is published, and what an execution-environment build
         # reads from it (tools/galaxy_checks.py, in its own pinned venv).
-        sys.path.insert(0, str(ROOT / "tools"))
         import galaxy_checks  # pylint: disable=import-outside-toplevel
 
         try:
@@ -614,7 +613,6 @@ def run_target(target: str, args, echo: bool = True) -> tuple[int, str]:
     ansible_test, cwd, env = "ansible-test", TREE, None
     pinned = ROOT / "tests" / "integration" / "targets" / target / "controller_venv"
     if pinned.is_file():
-        sys.path.insert(0, str(ROOT / "tools"))
         import compat  # pylint: disable=import-outside-toplevel
 
         name = pinned.read_text().split()[0]
