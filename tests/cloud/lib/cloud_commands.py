@@ -4,22 +4,28 @@
 order, wait until the cloud is ready and whole), stop, reset, status and restart. Standard
 library only."""
 
+import glob
 import json
 import os
 import shutil
 import signal
+import subprocess
 import time
 
-from cloud_common import (API_AND_WORKERS, CLOUDS_YAML, DATA, ETC, HOST, INITIALISED, INTEGRATION_CONFIG, LOG, MANAGED, MONITORED,
-                          NB_DB, OUTSIDE_ADDRESS, PORTS, RUN, SECRETS, STATE, CloudError, config_file, heartbeat_since, logfile,
-                          need_root, run, say, service_env, tail, unlink, vbin)
+from cloud_common import (API_AND_WORKERS, BACKEND_FILE, BACKEND_NAMES, BACKENDS, CLOUDS_YAML, DATA, DB_USER, DEFAULT_BACKEND, ETC,
+                          HOST, INITIALISED, INTEGRATION_CONFIG, LOG, MANAGED, MONITORED, NB_DB, OUTSIDE_ADDRESS, OVS_DB, PORTS, RUN, SECRETS,
+                          STATE, CloudError, config_file, heartbeat_since, logfile, need_root, run, running_backend, say,
+                          service_env, tail, unlink, use_backend, vbin, write)
 from cloud_config import CLOUDS, load_secrets, write_client_configs, write_configs
+import cloud_ml2ovs
+import cloud_ovn
 from cloud_guests import dataplane_check, guests_module, remove_dataplane_check, remove_guests
 from cloud_install import install_debian, install_driver, install_venv
 from cloud_ovn import remove_bridges, start_ovs_ovn
 from cloud_procs import alive, daemon_pid, http_ok, kill, kill_group, ours, port_open, read_pid, restart_counts, restarts, spawn, wait_for
-from cloud_services import (api_specs, bootstrap, compute_up, db_sync_all, hypervisor_mapped, init_postgresql, ovn_agent_alive,
-                            sqlite_wal, start_postgresql, start_rabbitmq, worker_specs)
+from cloud_services import (admin_call, api_specs, bootstrap, compute_up, db_sync_all, hypervisor_mapped, init_postgresql,
+                            ml2ovs_agents_alive, neutron_migrations, ovn_agent_alive, psql, rabbit_consumed, sqlite_wal, start_postgresql,
+                            start_rabbitmq, worker_specs)
 
 
 def everything_up(pw):
@@ -28,18 +34,111 @@ def everything_up(pw):
     return all(http_ok(spec[2]) for spec in api_specs().values())
 
 
-def start():
+def requested_backend(backend):
+    """The backend `start` runs: --backend, else $PORTSEC_CLOUD_BACKEND, else OVN (so `make demo`
+    is on OVN unless asked otherwise)."""
+    backend = backend or os.environ.get('PORTSEC_CLOUD_BACKEND') or DEFAULT_BACKEND
+    if backend not in BACKENDS:
+        raise CloudError('backend', 'backend %r is not one of %s: cloud start --backend %s'
+                         % (backend, ', '.join(BACKENDS), '|'.join(BACKENDS)))
+    if backend == 'ovs-hybrid':
+        bridge_nf_needed()
+    return backend
+
+
+BRIDGE_NF = '/proc/sys/net/bridge/bridge-nf-call-iptables'
+
+
+def bridge_nf_needed():
+    """iptables_hybrid filters on the per-port Linux bridges: without bridge-nf-call-iptables
+    the agent only warns, and nothing is filtered."""
+    try:
+        with open(BRIDGE_NF) as f:
+            value = f.read().strip()
+    except OSError:
+        value = 'absent (module br_netfilter not loaded)'
+    if value != '1':
+        raise CloudError('backend', 'the iptables_hybrid firewall needs net.bridge.bridge-nf-call-iptables = 1, '
+                         'and it is %s here: `modprobe br_netfilter && sysctl -w '
+                         'net.bridge.bridge-nf-call-iptables=1`, then start again; nothing was changed' % value)
+
+
+def start(backend=None):
     need_root()
     for p in (STATE, LOG, RUN, ETC, DATA):
         os.makedirs(p, exist_ok=True)
+    backend = requested_backend(backend)
+    if backend != running_backend() and os.path.exists(os.path.join(STATE, 'db-synced')):
+        switch_backend(backend)
+    elif not os.path.exists(BACKEND_FILE) or backend != running_backend():
+        write(BACKEND_FILE, backend + '\n')
+        use_backend(backend)
     first = not os.path.exists(INITIALISED)
     up = not first and os.path.exists(SECRETS) and everything_up(load_secrets())
     if up:
         say('the cloud is already running; checking that it is whole')
     ensure_whole(bring_up=not up)
+    delete_stale_servers()
     write_client_configs(load_secrets())
-    say('the local cloud is up')
+    say('the local cloud is up: Neutron %s' % BACKEND_NAMES[running_backend()])
     print_where()
+
+
+STALE_SERVERS = os.path.join(STATE, 'servers-stale')
+
+
+def switch_backend(new):
+    """Neutron's state belongs to one backend: stop the cloud, make Neutron's database anew
+    (and OVN's, which mirror it), and let the start that follows bootstrap the shared networks
+    again. Servers outlive it in Nova with ports that no longer exist: deleted once the cloud
+    is up (delete_stale_servers)."""
+    old = running_backend()
+    if old != 'ovn' and new != 'ovn':
+        # one ML2/OVS firewall for the other: the same Neutron state; the agent starts with the
+        # other driver on a new br-int (stop removes it), the servers go (plugged the other way)
+        say('switching Neutron from %s to %s: servers are deleted' % (BACKEND_NAMES[old], BACKEND_NAMES[new]))
+        stop()
+        write(BACKEND_FILE, new + '\n')
+        use_backend(new)
+        open(STALE_SERVERS, 'w').close()
+        return
+    say('switching Neutron from %s to %s: its networks, ports, routers and groups are made anew, '
+        'servers are deleted' % (BACKEND_NAMES[old], BACKEND_NAMES[new]))
+    stop()
+    pw = load_secrets()
+    start_postgresql(pw, first=False)
+    for sql in ('DROP DATABASE IF EXISTS neutron WITH (FORCE)', 'CREATE DATABASE neutron OWNER %s' % DB_USER):
+        proc = psql(sql)
+        if proc.returncode:
+            raise CloudError('postgresql', '%s: %s' % (sql, proc.stderr.strip()))
+    for path in glob.glob(os.path.join(STATE, 'ovn', '*.db')):
+        unlink(path)
+    write(BACKEND_FILE, new + '\n')
+    use_backend(new)
+    write_configs(pw)
+    say('database migrations: Neutron')
+    for cmd in neutron_migrations(config_file('neutron', 'neutron.conf')):
+        run(cmd, 'neutron-api', log=logfile('neutron-api-db-sync'), env=service_env())
+    unlink(INITIALISED)
+    open(STALE_SERVERS, 'w').close()
+
+
+def delete_stale_servers(timeout=120):
+    """After a switch of backend: every server (of every project) deleted, and gone."""
+    if not os.path.exists(STALE_SERVERS):
+        return
+    pw = load_secrets()
+    servers = (admin_call(pw, 'nova-api', 'GET', '/v2.1/servers?all_tenants=1') or {}).get('servers', [])
+    for server in servers:
+        admin_call(pw, 'nova-api', 'DELETE', '/v2.1/servers/%s' % server['id'])
+    deadline = time.monotonic() + timeout
+    while servers and time.monotonic() < deadline:
+        time.sleep(1)
+        servers = (admin_call(pw, 'nova-api', 'GET', '/v2.1/servers?all_tenants=1') or {}).get('servers', [])
+    if servers:
+        raise CloudError('nova-compute', '%d server(s) of the former backend not deleted after %ds'
+                         % (len(servers), timeout))
+    unlink(STALE_SERVERS)
 
 
 # A process that dies or restarts within this many seconds after the readiness checks is
@@ -86,8 +185,8 @@ def ensure_whole(bring_up):
                 raise               # not a process that died: a real failure
             problems = [(exc.service, 'died (%s)' % exc)]
         if not problems:
-            say('  every process is alive (%d), none restarted during the start; OVN forwards'
-                % len(MANAGED))
+            say('  every process is alive (%d), none restarted during the start; %s forwards'
+                % (len(MANAGED), 'OVN' if running_backend() == 'ovn' else 'ML2/OVS'))
             return
         names = ', '.join(problem[0] for problem in problems)
         if attempt == WHOLE_RESTARTS:
@@ -103,7 +202,9 @@ def ensure_whole(bring_up):
 def start_processes(first):
     """Install (first use), initialise (first use) and start every process that is not
     running, then wait until the APIs answer, compute reports and OVN's agent is alive."""
-    say('starting the local cloud (%s)' % ('first use: install + initialise' if first else 'data kept from the last run'))
+    say('starting the local cloud (%s)' % (
+        'data kept from the last run' if not first else
+        'Neutron made anew' if os.path.exists(os.path.join(STATE, 'identity-ready')) else 'first use: install + initialise'))
     install_debian()
     install_venv()
     install_driver()
@@ -128,8 +229,9 @@ def start_backends(pw, first):
     created = init_postgresql(pw)
     say('RabbitMQ (in the background)')
     start_rabbitmq()
-    say('Open vSwitch (userspace datapath) and OVN')
-    start_ovs_ovn()
+    ovn = running_backend() == 'ovn'
+    say('Open vSwitch (userspace datapath)%s' % (' and OVN' if ovn else ''))
+    start_ovs_ovn(ovn)
     # The outside world on the external network's bridge, as the public subnet's gateway.
     guests_module().plug_outside('br-ex', OUTSIDE_ADDRESS)
     guests_module().ensure_inventory()
@@ -168,13 +270,15 @@ def start_openstack(apis):
     answers (it registers its resource provider there)."""
     wait_for('rabbitmq', lambda: port_open(PORTS['rabbitmq']), 120,
              'RabbitMQ on port %d' % PORTS['rabbitmq'])
-    say('Glance, Placement, Neutron (API, periodic and OVN maintenance workers), '
-        'Nova (API, conductor, scheduler, compute)')
+    say('Glance, Placement, Neutron (API, %s), Nova (API, conductor, scheduler, compute)' % (
+        'periodic and OVN maintenance workers' if running_backend() == 'ovn' else
+        'RPC server, periodic workers, Open vSwitch and L3 agents'))
     for name in ('glance', 'placement', 'neutron-api', 'nova-api'):
         argv, env = apis[name][:2]
         spawn(name, argv, env=env)
-    for name, (argv, env) in worker_specs().items():
-        if name == 'nova-compute':
+    workers = worker_specs()
+    for name, (argv, env) in workers.items():
+        if name == 'nova-compute' or name in cloud_ml2ovs.AGENTS:
             continue
         spawn(name, argv, env=env)
     for name in ('placement', 'glance', 'nova-api', 'neutron-api'):
@@ -182,8 +286,16 @@ def start_openstack(apis):
         wait_for(name, lambda u=url: http_ok(u), 180, url)
         say('  %s answers at %s' % (name, url))
         if name == 'placement':
-            argv, env = worker_specs()['nova-compute']
+            argv, env = workers['nova-compute']
             spawn('nova-compute', argv, env=env)
+    agents = [name for name in cloud_ml2ovs.AGENTS if name in workers]
+    if agents:
+        # the agents' first calls (state report, the L3 agent's router count) are lost if
+        # they come before the RPC server consumes: the L3 agent then waited 60 s + a back-off
+        wait_for('neutron-rpc-server', lambda: rabbit_consumed(cloud_ml2ovs.RPC_QUEUES), 120,
+                 'neutron-rpc-server consuming %s' % ', '.join(cloud_ml2ovs.RPC_QUEUES))
+        for name in agents:
+            spawn(name, *workers[name])
 
 
 def wait_compute_and_ovn(pw, since):
@@ -196,6 +308,12 @@ def wait_compute_and_ovn(pw, since):
             'nova-compute', env=service_env())
         wait_for('nova-compute', lambda: hypervisor_mapped(pw), 60, 'hypervisor mapped')
     say('  nova-compute is up and mapped to cell1')
+    if running_backend() != 'ovn':
+        wait_for('neutron-openvswitch-agent', lambda: ml2ovs_agents_alive(pw, since), 120,
+                 'the Open vSwitch and L3 agents alive in Neutron',
+                 watch=('neutron-rpc-server', 'neutron-openvswitch-agent', 'neutron-l3-agent'))
+        say('  the Open vSwitch and L3 agents of %s are alive' % HOST)
+        return
     wait_for('ovn-controller', lambda: ovn_agent_alive(pw), 120,
              'OVN controller agent alive in Neutron', watch=('neutron-api',))
     say('  OVN controller agent %s is alive' % HOST)
@@ -206,7 +324,10 @@ def print_where():
                                                     ', '.join(c[0] for c in CLOUDS)))
     print('integration config: %s' % INTEGRATION_CONFIG)
     print('logs:               %s' % LOG)
-    print('OVN northbound:     ovn-nbctl --db=%s show' % NB_DB)
+    if running_backend() == 'ovn':
+        print('OVN northbound:     ovn-nbctl --db=%s show' % NB_DB)
+    else:
+        print('Open vSwitch:       ovs-vsctl --db=%s show' % OVS_DB)
 
 
 def stop(quiet=False):
@@ -216,6 +337,7 @@ def stop(quiet=False):
         return
     stop_openstack()
     remove_namespaces()
+    cloud_ml2ovs.remove_firewall_rules()
     for name in reversed(MANAGED):
         if name in API_AND_WORKERS:
             continue
@@ -249,8 +371,12 @@ def stop_openstack():
 
 
 def remove_namespaces():
-    """The servers' namespace guests, the dataplane check's leftovers, the outside namespace."""
+    """The servers' namespace guests, the dataplane check's leftovers, the L3 agent's router
+    namespaces, the outside namespace."""
     remove_guests()
+    for ns in sorted(os.listdir('/run/netns')) if os.path.isdir('/run/netns') else ():
+        if ns.startswith(('qrouter-', 'snat-', 'fip-', 'qdhcp-')):
+            subprocess.run(['ip', 'netns', 'del', ns], check=False)
     try:
         remove_dataplane_check()
     except Exception as exc:     # stop must go on
@@ -284,10 +410,12 @@ def status(as_json=False):
     apis = {name: http_ok(spec[2]) for name, spec in api_specs().items()}
     up = sum(p['running'] for p in procs.values())
     code = 0 if up == len(MANAGED) else 3
+    backend = running_backend()
     if as_json:
-        print(json.dumps({'processes': procs, 'apis': apis, 'running': up,
+        print(json.dumps({'backend': backend, 'processes': procs, 'apis': apis, 'running': up,
                           'total': len(MANAGED), 'log': LOG}, indent=1))
         return code
+    print('%-32s %s (--backend %s)' % ('Neutron backend', BACKEND_NAMES[backend], backend))
     for name, p in procs.items():
         print('%-32s %s' % (name, process_state(p)))
     for name, ok in apis.items():
@@ -309,6 +437,13 @@ def process_state(p):
     if p['restarts']:
         state += '; restarted %d time(s) by its monitor, last: %s' % (p['restarts'], p['last_restart'])
     return state
+
+
+def settle(timeout):
+    """The dataplane barrier of the running backend: (ok, seconds, message)."""
+    if running_backend() == 'ovn':
+        return cloud_ovn.settle(timeout)
+    return cloud_ml2ovs.settle(timeout)
 
 
 def restart(name):

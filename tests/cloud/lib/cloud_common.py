@@ -24,8 +24,11 @@ INITIALISED = os.path.join(STATE, 'initialised')
 CLOUDS_YAML = os.path.join(STATE, 'clouds.yaml')
 INTEGRATION_CONFIG = os.path.join(REPO, 'tests', 'integration', 'integration_config.yml')
 
+# The last five for ML2/OVS: the L3 agent's NAT, conntrack flushes, gratuitous ARPs and the
+# offload setting of its veths; the iptables_hybrid firewall's rules and ipsets.
 APT_PACKAGES = ['openvswitch-switch', 'ovn-central', 'ovn-host', 'rabbitmq-server',
-                'postgresql', 'iproute2', 'procps', 'iputils-ping']
+                'postgresql', 'iproute2', 'procps', 'iputils-ping',
+                'iptables', 'ipset', 'conntrack', 'iputils-arping', 'ethtool']
 
 HOST = 'portsec-local'          # Nova's [DEFAULT] host == OVN chassis hostname
 REGION = 'RegionOne'
@@ -38,6 +41,9 @@ PHYSNET = 'public'
 # The outside namespace's address: the public subnet's gateway (see cloud_services.settings()).
 OUTSIDE_ADDRESS = '192.0.2.1/24'
 BRIDGES = ['br-int', 'br-ex']
+# ML2/OVS: the bridge of the tenant VLAN networks' physical network (physnet tenant)
+TENANT_BRIDGE = 'br-tenant'
+TENANT_PHYSNET = 'tenant'
 DB_USER = 'portsec'
 # Placement too: its allocation claims read then write in one transaction, and two at once in
 # SQLite fail at once with "database is locked" (no busy timeout helps): a server boot failed
@@ -55,14 +61,48 @@ WSGI_APPS = {'keystone': 'keystone.wsgi.api:application',
              'neutron-api': 'neutron.wsgi.api:application',
              'nova-api': 'nova.wsgi.osapi_compute:application'}
 
-# Start order; stop runs it backwards.
-MANAGED = ['postgresql', 'epmd', 'rabbitmq', 'ovsdb-server', 'ovs-vswitchd', 'ovn-nb',
-           'ovn-sb', 'ovn-northd', 'ovn-controller', 'keystone', 'glance', 'placement',
-           'neutron-api', 'neutron-periodic-workers', 'neutron-ovn-maintenance-worker',
-           'nova-api', 'nova-conductor', 'nova-scheduler', 'nova-compute']
+# The Neutron backends the cloud runs (`cloud start --backend NAME`, or PORTSEC_CLOUD_BACKEND):
+# ML2/OVN, ML2/OVS with the openvswitch firewall driver, ML2/OVS with the iptables_hybrid driver.
+# Each one's column in the dataplane matrix is the reachability backend named here.
+BACKENDS = {'ovn': 'ovn', 'ovs': 'ovs', 'ovs-hybrid': 'iptables_hybrid'}
+DEFAULT_BACKEND = 'ovn'
+BACKEND_FILE = os.path.join(STATE, 'backend')
+BACKEND_NAMES = {'ovn': 'ML2/OVN', 'ovs': 'ML2/OVS, openvswitch firewall',
+                 'ovs-hybrid': 'ML2/OVS, iptables_hybrid firewall'}
 
 
+def running_backend():
+    """The backend the cloud's state was built for (.state/backend; OVN for a cloud made before
+    there was a choice)."""
+    try:
+        with open(BACKEND_FILE) as f:
+            name = f.read().strip()
+    except OSError:
+        return DEFAULT_BACKEND
+    return name if name in BACKENDS else DEFAULT_BACKEND
+
+
+def managed(backend):
+    """The processes `cloud` manages for a backend, in start order; stop runs it backwards."""
+    ovn = backend == 'ovn'
+    return (['postgresql', 'epmd', 'rabbitmq', 'ovsdb-server', 'ovs-vswitchd']
+            + (['ovn-nb', 'ovn-sb', 'ovn-northd', 'ovn-controller'] if ovn else [])
+            + ['keystone', 'glance', 'placement', 'neutron-api', 'neutron-periodic-workers']
+            + (['neutron-ovn-maintenance-worker'] if ovn else
+               ['neutron-rpc-server', 'neutron-openvswitch-agent', 'neutron-l3-agent'])
+            + ['nova-api', 'nova-conductor', 'nova-scheduler', 'nova-compute'])
+
+
+# The running backend's processes. A switch of backend (cloud_commands.switch_backend) changes
+# both lists in place, so every module that imported them sees the change.
+MANAGED = managed(running_backend())
 API_AND_WORKERS = MANAGED[MANAGED.index('keystone'):]
+
+
+def use_backend(backend):
+    MANAGED[:] = managed(backend)
+    API_AND_WORKERS[:] = MANAGED[MANAGED.index('keystone'):]
+
 
 # The OVS and OVN daemons run under their own `--monitor`, as ovn-ctl and ovs-ctl run them: the
 # monitor (the PID we record) restarts its daemon after a crash signal (SEGV, ABRT, BUS, ...),

@@ -10,8 +10,8 @@ import os
 import secrets
 import shutil
 
-from cloud_common import (CLOUDS_YAML, DATA, DB_USER, ETC, GUNICORN_WORKERS, HOST, INTEGRATION_CONFIG, IP, KEYSTONE_URL, NB_DB,
-                          OUTSIDE_ADDRESS, OVS_DB, PHYSNET, PORTS, REGION, SB_DB, SECRETS, VENV, WSGI_APPS, write)
+from cloud_common import (BACKENDS, CLOUDS_YAML, DATA, DB_USER, ETC, GUNICORN_WORKERS, HOST, INTEGRATION_CONFIG, IP, KEYSTONE_URL, NB_DB,
+                          OUTSIDE_ADDRESS, OVS_DB, PHYSNET, PORTS, REGION, SB_DB, SECRETS, VENV, WSGI_APPS, running_backend, write)
 
 # Keystone serves one request at a time. On a new machine's first start nova-conductor died of
 # Keystone's "500 (sqlite3.OperationalError) database is locked" while every service
@@ -120,7 +120,7 @@ def write_configs(pw):
     write_keystone_conf(d['keystone'])
     write_glance_conf(pw, d['glance'])
     write_placement_conf(pw)
-    write_neutron_conf(pw, d['neutron'])
+    write_neutron_conf(pw, d['neutron'], running_backend())
     write_nova_conf(pw, d['nova'])
     write_gunicorn_confs()
     write_rabbitmq_conf(pw)
@@ -173,9 +173,11 @@ def write_placement_conf(pw):
     }))
 
 
-def write_neutron_conf(pw, data):
+def write_neutron_conf(pw, data, backend):
+    """neutron.conf for ML2/OVN; for ML2/OVS, with cloud_ml2ovs's sections instead of OVN's,
+    and the agents' files."""
     ndir = os.path.join(ETC, 'neutron')
-    write(os.path.join(ndir, 'neutron.conf'), ini({
+    sections = {
         'DEFAULT': dict(COMMON_LOG, core_plugin='ml2', service_plugins='ovn-router',
                         auth_strategy='keystone', allow_overlapping_ips='true',
                         transport_url=rabbit_url(pw), host=HOST,
@@ -202,7 +204,15 @@ def write_neutron_conf(pw, data):
                 'ovsdb_connection_timeout': '60'},
         'oslo_concurrency': {'lock_path': os.path.join(data, 'lock')},
         'oslo_messaging_notifications': {'driver': 'noop'},
-    }))
+    }
+    if backend != 'ovn':
+        import cloud_ml2ovs     # imports this module
+        for name in ('ovn', 'ml2_type_geneve'):
+            sections.pop(name)
+        for name, values in cloud_ml2ovs.neutron_sections(backend).items():
+            sections.setdefault(name, {}).update(values)
+        cloud_ml2ovs.write_agent_confs(backend)
+    write(os.path.join(ndir, 'neutron.conf'), ini(sections))
     copy_paste_ini('neutron', 'api-paste.ini')
 
 
@@ -303,6 +313,9 @@ def write_client_configs(pw):
     lines += ['external_network: public', 'shared_network: portsec-shared',
               'image: portsec-image', 'flavor: portsec.tiny',
               'clouds_yaml: %s' % json.dumps(CLOUDS_YAML),
+              '# the Neutron backend (cloud start --backend) and its name in the reachability model',
+              'cloud_backend: %s' % running_backend(),
+              'neutron_backend: %s' % BACKENDS[running_backend()],
               'ovn_nb_db: %s' % json.dumps(NB_DB),
               '# a namespace on the external network (the Internet side of the floating IPs)',
               'outside_netns: psx-outside', 'outside_address: %s' % OUTSIDE_ADDRESS.split('/', maxsplit=1)[0]]

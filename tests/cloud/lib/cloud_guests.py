@@ -10,9 +10,12 @@ import subprocess
 import sys
 import time
 
-from cloud_common import LIB, OVS_DB, STATE, CloudError, logfile, say
+import cloud_ml2ovs
+from cloud_common import HOST, LIB, OVS_DB, STATE, CloudError, logfile, running_backend, say
+from cloud_config import load_secrets
 from cloud_ovn import nbctl, sbctl
 from cloud_procs import alive
+from cloud_services import admin_call, os_token
 
 
 def guests_module():
@@ -75,6 +78,15 @@ def remove_dataplane_check():
 
 
 def dataplane_check():
+    """Proves that the running backend's dataplane forwards (see dataplane_check_ovn and
+    dataplane_check_ml2ovs)."""
+    if running_backend() == 'ovn':
+        dataplane_check_ovn()
+    else:
+        dataplane_check_ml2ovs()
+
+
+def dataplane_check_ovn():
     """Proves that OVN forwards, within CHECK_BUDGET seconds; raises CloudError('dataplane')
     naming the part that failed. Leaves nothing behind."""
     g = guests_module()
@@ -93,19 +105,26 @@ def dataplane_check():
         ('ping %s -> %s' % (ip1, ip2), lambda: check_ping(ns1, ip2, left)),
         ('TCP handshake %s -> %s:%d' % (ip1, ip2, CHECK_TCP_PORT), lambda: check_handshake(ns1, ns2, ip2, left)),
     ]
+    run_check_steps(steps, t0, remove_dataplane_check, 'OVN', logfile('ovn-controller'))
+    say('  dataplane: OVN bound 2 scratch ports and forwarded a ping and a TCP handshake '
+        'between them (%.1fs)' % (time.monotonic() - t0))
+
+
+def run_check_steps(steps, t0, cleanup, backend, log):
+    """Runs the (what, step) steps after and before `cleanup`; raises CloudError('dataplane')
+    naming the step that failed."""
+    g = guests_module()
     part = steps[0][0]
     try:
-        remove_dataplane_check()
+        cleanup()
         for what, step in steps:
             part = what
             step()
     except (CloudError, OSError, subprocess.SubprocessError, g.GuestError) as exc:
-        raise CloudError('dataplane', 'OVN does not forward: %s failed after %.1fs: %s' % (
-            part, time.monotonic() - t0, exc), log=logfile('ovn-controller'))
+        raise CloudError('dataplane', '%s does not forward: %s failed after %.1fs: %s' % (
+            backend, part, time.monotonic() - t0, exc), log=log)
     finally:
-        remove_dataplane_check()
-    say('  dataplane: OVN bound 2 scratch ports and forwarded a ping and a TCP handshake '
-        'between them (%.1fs)' % (time.monotonic() - t0))
+        cleanup()
 
 
 def add_check_switch():
@@ -118,21 +137,26 @@ def add_check_switch():
         raise CloudError('dataplane', 'ovn-nbctl: %s' % proc.stderr.strip())
 
 
-def add_check_namespaces(g):
+def add_check_namespaces(g, ports=None, iface_ids=None, hybrid=False, prefix=24):
     """Per check port: a namespace and a veth pair, the inner end in the namespace with the
-    port's MAC and IP, the outer end on br-int bound to the port (external_ids:iface-id)."""
-    for ns, dev, mac, ip in CHECK_PORTS:
+    port's MAC and IP, the outer end on br-int bound to the port (external_ids:iface-id: the
+    port's name, or iface_ids[i]); hybrid: the outer end in a Linux bridge as os-vif's hybrid
+    plug (portsec_guests), whose qvo end is on br-int."""
+    for i, (ns, dev, mac, ip) in enumerate(ports or CHECK_PORTS):
         g._run(['ip', 'netns', 'add', ns])
         g._run(['ip', 'link', 'add', dev + 'o', 'type', 'veth', 'peer', 'name', dev + 'i'])
         g._run(['ip', 'link', 'set', dev + 'i', 'address', mac])
         g.tx_checksum_off(dev + 'i')
         g.tx_checksum_off(dev + 'o')
         g._run(['ip', 'link', 'set', dev + 'i', 'netns', ns, 'name', 'eth0'])
-        g._run(['ip', '-n', ns, 'addr', 'add', ip + '/24', 'dev', 'eth0'])
+        g._run(['ip', '-n', ns, 'addr', 'add', '%s/%d' % (ip, prefix), 'dev', 'eth0'])
         g._run(['ip', '-n', ns, 'link', 'set', 'eth0', 'up'])
         g._run(['ip', 'link', 'set', dev + 'o', 'up'])
-        g._vsctl('add-port', 'br-int', dev + 'o', '--', 'set', 'Interface', dev + 'o',
-                 'type=system', 'external_ids:iface-id=%s' % dev)
+        iface_id = iface_ids[i] if iface_ids else dev
+        ovs_port = g._plug_hybrid(iface_id, dev + 'o') if hybrid else dev + 'o'
+        g._vsctl('add-port', 'br-int', ovs_port, '--', 'set', 'Interface', ovs_port,
+                 'type=system', 'external_ids:iface-id=%s' % iface_id,
+                 'external_ids:attached-mac=%s' % mac, 'external_ids:iface-status=active')
 
 
 def wait_check_bound(deadline):
@@ -183,3 +207,94 @@ def check_handshake(ns1, ns2, ip2, left):
         if listener.poll() is None:
             listener.kill()
             listener.wait()
+
+
+# ML2/OVS: the same two namespaces, as two Neutron ports on the shared network, in a scratch
+# group that admits its own members. Neutron binds them to this host; the Open vSwitch agent
+# wires them (local VLAN, flows, firewall) and the packets pass through its filter.
+ML2OVS_CHECK_GROUP = 'portsec-dataplane-check'
+ML2OVS_CHECK_BUDGET = 40
+
+
+def remove_ml2ovs_check_ports(pw, token):
+    """The check's Neutron ports and group (also leftovers of an interrupted check)."""
+    for port in CHECK_PORTS:
+        found = admin_call(pw, 'neutron-api', 'GET', '/v2.0/ports?name=%s' % port.ns, token=token) or {}
+        for p in found.get('ports', []):
+            admin_call(pw, 'neutron-api', 'DELETE', '/v2.0/ports/%s' % p['id'], token=token)
+    found = admin_call(pw, 'neutron-api', 'GET', '/v2.0/security-groups?name=%s' % ML2OVS_CHECK_GROUP,
+                       token=token) or {}
+    for group in found.get('security_groups', []):
+        admin_call(pw, 'neutron-api', 'DELETE', '/v2.0/security-groups/%s' % group['id'], token=token)
+
+
+def add_ml2ovs_check_ports(pw, token):
+    """Two ports on portsec-shared bound to this host, in a group admitting its members;
+    returns [(port id, MAC, IP)]."""
+    net = (admin_call(pw, 'neutron-api', 'GET', '/v2.0/networks?name=portsec-shared', token=token) or {}).get('networks')
+    if not net:
+        raise CloudError('dataplane', 'no network portsec-shared to check on')
+    group = admin_call(pw, 'neutron-api', 'POST', '/v2.0/security-groups',
+                       {'security_group': {'name': ML2OVS_CHECK_GROUP}}, token=token)
+    if not group:
+        raise CloudError('dataplane', 'could not create the group %s' % ML2OVS_CHECK_GROUP)
+    group_id = group['security_group']['id']
+    admin_call(pw, 'neutron-api', 'POST', '/v2.0/security-group-rules', {'security_group_rule': {
+        'security_group_id': group_id, 'direction': 'ingress', 'ethertype': 'IPv4',
+        'remote_group_id': group_id}}, token=token)
+    made = []
+    for port in CHECK_PORTS:
+        answer = admin_call(pw, 'neutron-api', 'POST', '/v2.0/ports', {'port': {
+            'name': port.ns, 'network_id': net[0]['id'], 'security_groups': [group_id],
+            'binding:host_id': HOST, 'device_owner': 'portsec:dataplane-check'}}, token=token)
+        if not answer:
+            raise CloudError('dataplane', 'could not create the port %s' % port.ns)
+        p = answer['port']
+        if p.get('binding:vif_type') != 'ovs':
+            raise CloudError('dataplane', 'port %s is not bound by the Open vSwitch mechanism '
+                             '(binding:vif_type %s)' % (port.ns, p.get('binding:vif_type')))
+        made.append((p['id'], p['mac_address'], p['fixed_ips'][0]['ip_address'],
+                     bool((p.get('binding:vif_details') or {}).get('ovs_hybrid_plug'))))
+    return made
+
+
+def dataplane_check_ml2ovs():
+    """Proves that the Open vSwitch agent wires and filters ports and the datapath forwards,
+    within ML2OVS_CHECK_BUDGET seconds; raises CloudError('dataplane') naming the part that
+    failed. Leaves nothing behind."""
+    g = guests_module()
+    pw = load_secrets()
+    token = os_token(pw)
+    t0 = time.monotonic()
+
+    def left():
+        return max(1.0, ML2OVS_CHECK_BUDGET - (time.monotonic() - t0))
+
+    made = []
+    steps = [
+        ('two Neutron ports on portsec-shared, bound to %s' % HOST,
+         lambda: made.extend(add_ml2ovs_check_ports(pw, token))),
+        ('two scratch namespaces on br-int',
+         lambda: add_check_namespaces(g, [p._replace(mac=m[1], ip=m[2]) for p, m in zip(CHECK_PORTS, made)],
+                                      [m[0] for m in made], hybrid=made[0][3])),
+        ('the Open vSwitch agent wires both ports and applies its filter (cloud settle)',
+         lambda: check_settled(left)),
+        ('ping', lambda: check_ping(CHECK_PORTS[0].ns, made[1][2], left)),
+        ('TCP handshake', lambda: check_handshake(CHECK_PORTS[0].ns, CHECK_PORTS[1].ns, made[1][2], left)),
+    ]
+    def cleanup():
+        for port, m in zip(CHECK_PORTS, made):
+            g._remove_ovs_side(m[0], port.dev + 'o')     # a hybrid plug's bridge and veths
+        remove_dataplane_check()
+        remove_ml2ovs_check_ports(pw, token)
+
+    run_check_steps(steps, t0, cleanup, 'ML2/OVS', logfile('neutron-openvswitch-agent'))
+    say('  dataplane: the Open vSwitch agent wired 2 Neutron ports (%s) and their group passed a '
+        'ping and a TCP handshake between them (%.1fs)' % (
+            'hybrid plug' if made and made[0][3] else 'on br-int', time.monotonic() - t0))
+
+
+def check_settled(left):
+    ok, _took, message = cloud_ml2ovs.settle(left())
+    if not ok:
+        raise CloudError('dataplane', message)

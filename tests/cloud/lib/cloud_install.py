@@ -24,7 +24,8 @@ def pg_bindir():
 
 
 def debian_ready():
-    return (all(shutil.which(b) for b in ('ovsdb-server', 'ovs-vswitchd', 'ovn-northd', 'ovn-controller', 'ovn-nbctl', 'epmd', 'ping'))
+    return (all(shutil.which(b) for b in ('ovsdb-server', 'ovs-vswitchd', 'ovn-northd', 'ovn-controller', 'ovn-nbctl', 'epmd', 'ping',
+                                                 'iptables', 'ipset', 'conntrack', 'arping', 'ethtool'))
             and os.path.exists('/usr/lib/rabbitmq/bin/rabbitmq-server')
             and pg_bindir() is not None
             and os.path.exists('/usr/share/ovn/ovn-nb.ovsschema'))

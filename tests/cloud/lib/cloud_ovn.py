@@ -9,22 +9,27 @@ import os
 import subprocess
 import time
 
-from cloud_common import BRIDGES, HOST, IP, MONITORED, NB_DB, OVS_DB, PHYSNET, SB_DB, STATE, logfile, run, service_env
+from cloud_common import BRIDGES, HOST, IP, MONITORED, NB_DB, OVS_DB, PHYSNET, SB_DB, STATE, TENANT_BRIDGE, logfile, run, service_env
 from cloud_procs import alive, spawn, wait_for
 
 OVS_DIR = os.path.join(STATE, 'ovs')
 OVN_DIR = os.path.join(STATE, 'ovn')
 
 
-def start_ovs_ovn():
+def start_ovs_ovn(ovn=True):
+    """Open vSwitch, and OVN unless `ovn` is false (ML2/OVS: the agent programs br-int)."""
     os.makedirs(OVS_DIR, exist_ok=True)
     os.makedirs(OVN_DIR, exist_ok=True)
     env = service_env()
-    create_databases()
-    start_ovsdb_servers(env)
-    configure_ovs(env)
-    start_vswitchd(env)
-    start_northd_and_controller(env)
+    create_databases(ovn)
+    start_ovsdb_servers(env, ovn)
+    if ovn:
+        configure_ovs(env)
+    else:
+        run(vsctl('--no-wait', 'init'), 'ovsdb-server', env=env)
+    start_vswitchd(env, BRIDGES if ovn else BRIDGES + [TENANT_BRIDGE])
+    if ovn:
+        start_northd_and_controller(env)
 
 
 def monitored(name):
@@ -33,35 +38,35 @@ def monitored(name):
             '--log-file=' + logfile(name), '-vconsole:off']
 
 
-def create_databases():
+def create_databases(ovn=True):
     conf = os.path.join(OVS_DIR, 'conf.db')
     if not os.path.exists(conf):
         run(['ovsdb-tool', 'create', conf, '/usr/share/openvswitch/vswitch.ovsschema'],
             'ovsdb-server')
-    for name, sch in (('nb', 'ovn-nb'), ('sb', 'ovn-sb')):
+    for name, sch in (('nb', 'ovn-nb'), ('sb', 'ovn-sb')) if ovn else ():
         db = os.path.join(OVN_DIR, 'ovn%s_db.db' % name)
         if not os.path.exists(db):
             run(['ovsdb-tool', 'create', db, '/usr/share/ovn/%s.ovsschema' % sch],
                 'ovn-' + name)
 
 
-def start_ovsdb_servers(env):
-    """Open vSwitch's database, OVN's northbound and southbound databases; waits for their
-    sockets."""
+def start_ovsdb_servers(env, ovn=True):
+    """Open vSwitch's database, OVN's northbound and southbound databases (if `ovn`); waits for
+    their sockets."""
     spawn('ovsdb-server', [
         'ovsdb-server', os.path.join(OVS_DIR, 'conf.db'),
         '--remote=punix:' + os.path.join(OVS_DIR, 'db.sock'),
         '--remote=db:Open_vSwitch,Open_vSwitch,manager_options',
         '--unixctl=' + os.path.join(OVS_DIR, 'ovsdb-server.ctl')] + monitored('ovsdb-server'), env=env)
-    for name, schema_db in (('nb', 'OVN_Northbound,NB_Global'), ('sb', 'OVN_Southbound,SB_Global')):
+    for name, schema_db in (('nb', 'OVN_Northbound,NB_Global'), ('sb', 'OVN_Southbound,SB_Global')) if ovn else ():
         spawn('ovn-' + name, [
             'ovsdb-server', os.path.join(OVN_DIR, 'ovn%s_db.db' % name),
             '--remote=punix:' + os.path.join(OVN_DIR, name + '.sock'),
             '--remote=db:%s,connections' % schema_db,
             '--unixctl=' + os.path.join(OVN_DIR, name + '.ctl')] + monitored('ovn-' + name), env=env)
-    for sock, svc in ((os.path.join(OVS_DIR, 'db.sock'), 'ovsdb-server'),
-                      (os.path.join(OVN_DIR, 'nb.sock'), 'ovn-nb'),
-                      (os.path.join(OVN_DIR, 'sb.sock'), 'ovn-sb')):
+    for sock, svc in [(os.path.join(OVS_DIR, 'db.sock'), 'ovsdb-server')] + ([
+            (os.path.join(OVN_DIR, 'nb.sock'), 'ovn-nb'),
+            (os.path.join(OVN_DIR, 'sb.sock'), 'ovn-sb')] if ovn else []):
         wait_for(svc, lambda s=sock: os.path.exists(s), 20, 'socket ' + sock)
 
 
@@ -85,12 +90,12 @@ def configure_ovs(env):
               'external_ids:ovn-cms-options=enable-chassis-as-gw'), 'ovsdb-server', env=env)
 
 
-def start_vswitchd(env):
+def start_vswitchd(env, bridges):
     """ovs-vswitchd (no kernel datapath) and the bridges, on the userspace datapath."""
     spawn('ovs-vswitchd', [
         'ovs-vswitchd', OVS_DB, '--disable-system',
         '--unixctl=' + os.path.join(OVS_DIR, 'ovs-vswitchd.ctl')] + monitored('ovs-vswitchd'), env=env)
-    for br in BRIDGES:
+    for br in bridges:
         run(vsctl('--may-exist', 'add-br', br, '--', 'set', 'Bridge', br,
                   'datapath_type=netdev',
                   *(['fail-mode=secure', 'other-config:disable-in-band=true'] if br == 'br-int'
@@ -128,7 +133,7 @@ def remove_bridges():
     if not alive('ovsdb-server'):
         return
     env = service_env()
-    for br in BRIDGES:
+    for br in BRIDGES + [TENANT_BRIDGE]:
         subprocess.run(['ovs-vsctl', '--db=' + OVS_DB, '--timeout=5', '--if-exists',
                         'del-br', br], env=env, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, check=False)

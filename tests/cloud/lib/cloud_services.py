@@ -13,8 +13,9 @@ import shutil
 import subprocess
 import urllib.request
 
-from cloud_common import (DATA, DB_USER, ETC, GUNICORN_WORKERS, HOST, IP, KEYSTONE_URL, LIB, LOG, PG_DBS, PHYSNET, PORTS, REGION,
-                          STATE, CloudError, config_file, logfile, run, service_env, vbin)
+import cloud_ml2ovs
+from cloud_common import (DATA, DB_USER, ETC, GUNICORN_WORKERS, HOST, IP, KEYSTONE_URL, LIB, LOG, MANAGED, PG_DBS, PHYSNET, PORTS,
+                          REGION, STATE, CloudError, config_file, logfile, run, service_env, vbin)
 from cloud_config import pg_url
 from cloud_install import pg_bindir
 from cloud_procs import alive, port_open, spawn, wait_for
@@ -47,10 +48,11 @@ def api_specs():
 
 
 def worker_specs():
+    """name -> (argv, env) of each worker of the running backend (MANAGED)."""
     nconf = config_file('neutron', 'neutron.conf')
     vconf = config_file('nova', 'nova.conf')
     env = service_env()
-    return {
+    specs = {
         'neutron-periodic-workers': ([vbin('neutron-periodic-workers')] + nconf, env),
         'neutron-ovn-maintenance-worker': ([vbin('neutron-ovn-maintenance-worker')] + nconf,
                                            env),
@@ -58,6 +60,8 @@ def worker_specs():
         'nova-scheduler': ([vbin('nova-scheduler')] + vconf, env),
         'nova-compute': ([vbin('nova-compute')] + vconf, env),
     }
+    specs.update(cloud_ml2ovs.worker_specs())
+    return {name: spec for name, spec in specs.items() if name in MANAGED}
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -147,6 +151,15 @@ def rabbit_env():
         'RABBITMQ_PID_FILE': os.path.join(data, 'rabbitmq.pid'),
         'RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS': '+S 2:2 +sbwt none +sbwtdcpu none +sbwtdio none',
     })
+
+
+def rabbit_consumed(queues):
+    """Has each queue a consumer? (rabbitmqctl list_queues, 0.7 s.) A call cast to a queue that
+    no one has declared yet is lost: an agent must not call before its server consumes."""
+    proc = subprocess.run(['/usr/lib/rabbitmq/bin/rabbitmqctl', '-q', 'list_queues', 'name', 'consumers'],
+                          env=rabbit_env(), capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+    consumers = dict(line.split('\t', 1) for line in proc.stdout.splitlines() if '\t' in line)
+    return all(consumers.get(q, '0').strip() not in ('0', '') for q in queues)
 
 
 def start_rabbitmq():
@@ -276,19 +289,30 @@ def os_token(pw):
         return r.headers['X-Subject-Token']
 
 
-def api_get(token, url):
-    req = urllib.request.Request(url, headers={'X-Auth-Token': token,
-                                               'OpenStack-API-Version': 'compute 2.53'})
+def api_call(token, url, method='GET', body=None):
+    """The decoded answer ({} for one without a body)."""
+    req = urllib.request.Request(url, method=method,
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={'X-Auth-Token': token, 'Content-Type': 'application/json',
+                                          'OpenStack-API-Version': 'compute 2.53'})
     with urllib.request.urlopen(req, timeout=30) as r:
-        return json.load(r)
+        data = r.read()
+    return json.loads(data) if data else {}
+
+
+def admin_call(pw, service, method, path, body=None, token=None):
+    """`method` on `path` of `service`'s API as admin (a new token unless given); None on
+    failure."""
+    try:
+        return api_call(token or os_token(pw), 'http://%s:%d%s' % (IP, PORTS[service], path),
+                        method, body)
+    except (OSError, ValueError):
+        return None
 
 
 def admin_get(pw, service, path):
     """GET of `path` on `service`'s API as admin (a new token each time); None on failure."""
-    try:
-        return api_get(os_token(pw), 'http://%s:%d%s' % (IP, PORTS[service], path))
-    except (OSError, ValueError):
-        return None
+    return admin_call(pw, service, 'GET', path)
 
 
 def compute_up(pw, since):
@@ -310,6 +334,10 @@ def ovn_agent_alive(pw):
         return False
     return any('OVN Controller' in a['agent_type'] and a['alive']
                for a in data.get('agents', []))
+
+
+def ml2ovs_agents_alive(pw, since):
+    return cloud_ml2ovs.agents_alive(admin_get(pw, 'neutron-api', '/v2.0/agents?host=%s' % HOST), since)
 
 
 def hypervisor_mapped(pw):

@@ -47,8 +47,11 @@ def _ips(vif):
 def plug(instance, vif):
     ips, gateway = _ips(vif)
     try:
+        # os-vif plugs a VIF whose binding says ovs_hybrid_plug (ML2/OVS, iptables_hybrid
+        # firewall) through a Linux bridge; portsec_guests does the same
+        hybrid = bool((vif.get('details') or {}).get('ovs_hybrid_plug'))
         ns, ifname = portsec_guests.plug(instance.uuid, instance.display_name or instance.uuid,
-                                         vif['id'], vif['address'], ips, gateway)
+                                         vif['id'], vif['address'], ips, gateway, hybrid=hybrid)
         LOG.info('portsec_fake: port %s is %s in namespace %s (%s)', vif['id'], ifname, ns,
                  ', '.join(ips))
     except Exception as exc:   # a guest that fails to plug must not fail the boot

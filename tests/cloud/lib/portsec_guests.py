@@ -13,12 +13,16 @@ gateway. TX checksum offload is turned off on the guest end: the userspace datap
 with AF_PACKET and would forward TCP/UDP with unfinished checksums, which the receiver drops
 silently (while ping passes).
 
+ML2/OVS with the iptables_hybrid firewall binds ports with `ovs_hybrid_plug`: then the OVS port is
+`qvo<port id>` and `tap<port id>` sits in a Linux bridge `qbr<port id>` with `qvb<port id>`, as
+os-vif plugs them (plug(..., hybrid=True); the Nova driver reads the VIF's details).
+
 Records: `.state/guests/<namespace>.json` per server; `.state/guests.yml` is an Ansible inventory
 of all of them (group `portsec_guests`, one host per server name, connection `netns`, see
 tests/cloud/plugins/connection/netns.py).
 
 By hand (for tests of the plumbing):
-  portsec_guests.py plug SERVER_UUID SERVER_NAME PORT_ID MAC IP/PREFIX[,IP/PREFIX] [GATEWAY]
+  portsec_guests.py plug SERVER_UUID SERVER_NAME PORT_ID MAC IP/PREFIX[,IP/PREFIX] [GATEWAY] [--hybrid]
   portsec_guests.py unplug SERVER_UUID PORT_ID
   portsec_guests.py list | remove-all | inventory
 """
@@ -73,6 +77,50 @@ def ovs_dev(port_id):
 
 def _tmp_dev(port_id):
     return ('psg' + port_id)[:14]
+
+
+def hybrid_devs(port_id):
+    """os-vif's hybrid plug names (vif_plug_ovs): the Linux bridge qbr<id>, the veth pair
+    qvb<id> (in the bridge) and qvo<id> (on the integration bridge), cut to 14 characters."""
+    return tuple((prefix + port_id)[:14] for prefix in ('qbr', 'qvb', 'qvo'))
+
+
+def _sysctl_write(path, value):
+    if os.path.exists(path):
+        with open(path, 'w') as f:
+            f.write(value)
+
+
+def _plug_hybrid(port_id, dev):
+    """As os-vif plugs a VIF with ovs_hybrid_plug (the iptables_hybrid firewall's ports): the
+    guest's host-side device `dev` (tap<id>) in a per-port Linux bridge qbr<id>, which reaches
+    the integration bridge by the veth pair qvb<id>/qvo<id>; qvo<id> is the OVS port. The
+    firewall's iptables rules match the tap in the bridge (physdev). Returns the OVS port."""
+    qbr, qvb, qvo = hybrid_devs(port_id)
+    if _run(['ip', 'link', 'show', qbr], check=False).returncode != 0:
+        # ageing 0 as os-vif does (linux_net.ensure_bridge), no IPv6 and no ARP replies of its own
+        _run(['ip', 'link', 'add', qbr, 'type', 'bridge', 'ageing_time', '0'])
+    _sysctl_write('/proc/sys/net/ipv6/conf/%s/disable_ipv6' % qbr, '1')
+    _sysctl_write('/proc/sys/net/ipv4/conf/%s/arp_ignore' % qbr, '1')
+    _sysctl_write('/proc/sys/net/ipv4/conf/%s/arp_announce' % qbr, '2')
+    _run(['ip', 'link', 'add', qvb, 'type', 'veth', 'peer', 'name', qvo])
+    tx_checksum_off(qvb)
+    tx_checksum_off(qvo)
+    for link in (qvb, dev):
+        _run(['ip', 'link', 'set', link, 'master', qbr])
+    for link in (qbr, qvb, qvo):
+        _run(['ip', 'link', 'set', link, 'up'])
+    return qvo
+
+
+def _remove_ovs_side(port_id, dev):
+    """The port's devices on this host: its OVS port (tap<id> or qvo<id>), the veth pairs and a
+    hybrid plug's bridge. Deleting tap<id> takes the guest end with it."""
+    qbr, _qvb, qvo = hybrid_devs(port_id)
+    _vsctl('--if-exists', 'del-port', BRIDGE, dev, check=False)
+    _vsctl('--if-exists', 'del-port', BRIDGE, qvo, check=False)
+    for link in (dev, qvo, qbr):
+        _run(['ip', 'link', 'del', link], check=False)
 
 
 def _ns_exists(ns):
@@ -188,8 +236,9 @@ def _free_ifname(ns, rec):
     raise GuestError('no free interface name in %s' % ns)
 
 
-def plug(server_uuid, server_name, port_id, mac, ips, gateway=None):
-    """Idempotent: (re)creates the guest interface of one port. ips: ['10.0.0.5/24', ...]."""
+def plug(server_uuid, server_name, port_id, mac, ips, gateway=None, hybrid=False):
+    """Idempotent: (re)creates the guest interface of one port. ips: ['10.0.0.5/24', ...].
+    hybrid: plug as os-vif's hybrid plug (the VIF's details say ovs_hybrid_plug)."""
     ns = namespace(server_uuid)
     with _Locked():
         rec = _load(ns) or {'namespace': ns, 'server_id': server_uuid,
@@ -204,9 +253,8 @@ def plug(server_uuid, server_name, port_id, mac, ips, gateway=None):
         ifname = old[0]['interface'] if old else _free_ifname(ns, rec)
         # a clean pair every time (a restart of the cloud leaves the namespace without it), and a
         # fresh OVS port: an older one may be an OVS internal interface of the same name
-        _vsctl('--if-exists', 'del-port', BRIDGE, dev)
+        _remove_ovs_side(port_id, dev)
         _run(['ip', '-n', ns, 'link', 'del', ifname], check=False)
-        _run(['ip', 'link', 'del', dev], check=False)
         _run(['ip', 'link', 'del', tmp], check=False)
         _run(['ip', 'link', 'add', dev, 'type', 'veth', 'peer', 'name', tmp])
         _run(['ip', 'link', 'set', tmp, 'address', mac])
@@ -217,8 +265,9 @@ def plug(server_uuid, server_name, port_id, mac, ips, gateway=None):
             _run(['ip', '-n', ns, 'addr', 'add', ip, 'dev', ifname])
         _run(['ip', '-n', ns, 'link', 'set', ifname, 'up'])
         _run(['ip', 'link', 'set', dev, 'up'])
-        _vsctl('add-port', BRIDGE, dev,
-               '--', 'set', 'Interface', dev, 'type=system',
+        ovs_port = _plug_hybrid(port_id, dev) if hybrid else dev
+        _vsctl('add-port', BRIDGE, ovs_port,
+               '--', 'set', 'Interface', ovs_port, 'type=system',
                'external_ids:iface-id=%s' % port_id,
                'external_ids:attached-mac=%s' % mac,
                'external_ids:iface-status=active',
@@ -231,6 +280,7 @@ def plug(server_uuid, server_name, port_id, mac, ips, gateway=None):
             routed = True
         rec['ports'].append({'port_id': port_id, 'interface': ifname, 'mac': mac,
                              'ips': list(ips), 'gateway': gateway, 'ovs_dev': dev,
+                             'ovs_port': ovs_port, 'hybrid': bool(hybrid),
                              'default_route': routed})
         _save(rec)
         write_inventory()
@@ -241,8 +291,7 @@ def unplug(server_uuid, port_id, remove_empty=True):
     ns = namespace(server_uuid)
     dev = ovs_dev(port_id)
     with _Locked():
-        _vsctl('--if-exists', 'del-port', BRIDGE, dev, check=False)
-        _run(['ip', 'link', 'del', dev], check=False)    # takes the guest end with it
+        _remove_ovs_side(port_id, dev)
         rec = _load(ns)
         if rec is not None:
             rec['ports'] = [p for p in rec['ports'] if p['port_id'] != port_id]
@@ -258,9 +307,7 @@ def unplug(server_uuid, port_id, remove_empty=True):
 def _drop(ns):
     rec = _load(ns) or {'ports': []}
     for p in rec['ports']:
-        _vsctl('--if-exists', 'del-port', BRIDGE, p.get('ovs_dev') or ovs_dev(p['port_id']),
-               check=False)
-        _run(['ip', 'link', 'del', p.get('ovs_dev') or ovs_dev(p['port_id'])], check=False)
+        _remove_ovs_side(p['port_id'], p.get('ovs_dev') or ovs_dev(p['port_id']))
     if _ns_exists(ns):
         _run(['ip', 'netns', 'del', ns], check=False)
     try:
@@ -334,8 +381,10 @@ def remove_outside():
 
 def main(argv):
     if len(argv) >= 6 and argv[0] == 'plug':
+        hybrid = '--hybrid' in argv
+        argv = [a for a in argv if a != '--hybrid']
         print('%s %s' % plug(argv[1], argv[2], argv[3], argv[4], argv[5].split(','),
-                             argv[6] if len(argv) > 6 else None))
+                             argv[6] if len(argv) > 6 else None, hybrid=hybrid))
     elif len(argv) == 3 and argv[0] == 'unplug':
         unplug(argv[1], argv[2])
     elif argv == ['list']:
