@@ -16,10 +16,16 @@ address groups. evaluate() walks the stages a packet meets between two ports:
 5. reply_path                  the answer, back through stages 1 and 3 reversed,
                                and through explicit rules for stateless groups
 
+Backends: ``ovn`` (ML2/OVN), and ML2/OVS with either of its firewall drivers,
+``ovs`` (``firewall_driver = openvswitch``) and ``iptables_hybrid``. The two ML2/OVS
+drivers read pairs, destinations and remote groups alike; they differ on stateless
+groups (check_reply).
+
 Where the model follows a backend detail, the source is named next to it:
 OVN's ``port_security`` column (ovn-nb(5), Logical_Switch_Port), neutron
 ``neutron/common/ovn/acl.py`` (how a rule becomes an OVN ACL match),
-neutron ``agent/linux/openvswitch_firewall/firewall.py`` (ML2/OVS) and neutron
+neutron ``agent/linux/openvswitch_firewall/firewall.py`` and
+``agent/linux/iptables_firewall.py`` (the ML2/OVS drivers) and neutron
 ``db/securitygroups_rpc_base.py`` (remote group members under ML2/OVS).
 """
 
@@ -39,7 +45,9 @@ from ansible_collections.portsec.openstack.plugins.module_utils.addresses import
 )
 from ansible_collections.portsec.openstack.plugins.module_utils.views import port_label, port_security_on
 
-BACKENDS = ('ovn', 'ovs')
+BACKENDS = ('ovn', 'ovs', 'iptables_hybrid')
+# The ML2/OVS backends: the openvswitch and the iptables_hybrid firewall drivers.
+ML2_OVS = ('ovs', 'iptables_hybrid')
 PROTOCOLS = ('tcp', 'udp', 'icmp', 'any')
 STAGES = (
     'source_anti_spoofing',
@@ -70,7 +78,8 @@ _PROTOCOL_NAMES = {
     'any': None, '': None,
 }
 
-BACKEND_NAMES = {'ovn': 'ML2/OVN', 'ovs': 'ML2/OVS'}
+BACKEND_NAMES = {'ovn': 'ML2/OVN', 'ovs': 'ML2/OVS (openvswitch)',
+                 'iptables_hybrid': 'ML2/OVS (iptables_hybrid)'}
 
 
 # -- small helpers ------------------------------------------------------------------
@@ -106,7 +115,11 @@ def pair_covers(pair_address, ip, backend):
     OVN (ovn-nb(5), port_security): "if the host part is zero, [the host] is
     allowed to use any address in the subnet; if the host part is nonzero, the
     mask simply indicates the size of the subnet" - 10.10.10.11/24 is 10.10.10.11
-    alone. ML2/OVS reads every pair as a netaddr.IPNetwork (the whole /24).
+    alone. Both ML2/OVS drivers read every pair as a network, the whole /24: the
+    openvswitch driver masks nw_src/arp_spa with netaddr.IPNetwork (firewall.py), the
+    iptables_hybrid driver writes ``-s 10.10.10.11/24`` (iptables_firewall.py
+    _setup_spoof_filter_chain), which iptables masks, and the agent's ARP protection
+    masks arp_spa (ovs_neutron_agent.py setup_arp_spoofing_protection).
     """
     if pair_address.ip is None or pair_address.version != ip.version:
         return False
@@ -134,7 +147,7 @@ def authorised_address(port, ip, backend, mac=None):
             continue
         if pair_covers(pair.address, ip, backend):
             return 'pair', pair.address.text()
-        other = 'ovs' if backend == 'ovn' else 'ovn'
+        other = 'ovs' if backend == 'ovn' else 'ovn'  # the other reading of host bits
         if pair_covers(pair.address, ip, other):
             hint = pair.address.text()
     return None, hint
@@ -299,8 +312,9 @@ def _protocol_matches(rule, packet):
 def _remote_members(group_id, ports, backend, ip):
     """Is ip an address of a port in group_id? True, False or PAIR_NOT_MEMBER.
 
-    ML2/OVS: members count with their fixed IPs and their pairs (neutron
-    db/securitygroups_rpc_base.py, _select_ips_for_remote_group). OVN matches
+    ML2/OVS, both drivers: members count with their fixed IPs and their pairs (neutron
+    db/securitygroups_rpc_base.py, _select_ips_for_remote_group, each as
+    IPNetwork(ip).cidr; the agent puts them in its flows or a hash:net ipset). OVN matches
     the port group's address set ($pg_<id>_ip4, neutron acl.py acl_remote_group_id),
     which northd fills from the members' Logical_Switch_Port addresses: the fixed
     IPs only (ovn_client puts pairs in port_security, not in addresses). So under
@@ -316,7 +330,7 @@ def _remote_members(group_id, ports, backend, ip):
         for pair in stored_pairs(port):
             if pair.address.ip is None or pair.address.version != ip.version:
                 continue
-            if backend == 'ovs' and ip in pair.address.network:
+            if backend in ML2_OVS and ip in pair.address.network:
                 return True
             if backend == 'ovn' and pair_covers(pair.address, ip, 'ovn'):
                 pair_only = True
@@ -469,7 +483,7 @@ def _own_address_check(stage, port, ip, how, element, code_prefix, host_bits, ba
         return _check(stage, port, PASS, '%s_IP_IN_PAIR' % code_prefix,
                       '%s is covered by allowed address pair %s of port %s%s.'
                       % (ip, element, port_label(port),
-                         ' (%s reading)' % BACKEND_NAMES[backend] if name_reading else ''),
+                         ', as %s reads it' % BACKEND_NAMES[backend] if name_reading else ''),
                       'pair %s' % element)
     if element is not None:
         return _check(stage, port, FAIL, '%s_PAIR_HOST_BITS' % code_prefix,
@@ -512,14 +526,16 @@ def check_source(port, ip, mac, backend, stage='source_anti_spoofing', code_pref
 def check_destination(port, ip, backend, stage='destination_port_security', code_prefix='DST'):
     """Stage 3: may the port receive packets addressed to ip?
 
-    OVN checks the outport's port_security both ways (ovn-nb(5)); the ML2/OVS
-    firewall only checks what a port sends, it delivers by destination MAC.
+    OVN checks the outport's port_security both ways (ovn-nb(5)); both ML2/OVS
+    drivers only check what a port sends and deliver by destination MAC (the
+    openvswitch driver finds the receiving port by dl_dst, firewall.py initialize_port_flows;
+    iptables_hybrid's per-port ingress chain holds the group rules only).
     """
     if not port_security_on(port):
         return _check(stage, port, SKIP, '%s_PORT_SECURITY_DISABLED' % code_prefix,
-                      'Port security is off on port %s: OVN delivers any address to it.'
-                      % port_label(port))
-    if backend == 'ovs':
+                      'Port security is off on port %s: %s delivers any address to it.'
+                      % (port_label(port), BACKEND_NAMES[backend]))
+    if backend in ML2_OVS:
         how, _element = authorised_address(port, ip, 'ovn')
         return _check(stage, port, PASS, '%s_NOT_FILTERED_OVS' % code_prefix,
                       'ML2/OVS does not filter the destination IP of what a port receives'
@@ -540,9 +556,20 @@ def check_destination(port, ip, backend, stage='destination_port_security', code
         % (ip, port_label(port)), 'address %s' % ip)
 
 
+# What lets the reply of an admitted connection through, per backend.
+_CONNTRACK = {
+    'ovn': 'OVN allow-related ACLs',
+    'ovs': "the openvswitch firewall's +est flows",
+    'iptables_hybrid': 'iptables RELATED,ESTABLISHED',
+}
+
+
 def _is_stateless(port, groups):
-    """A port whose groups are stateless (stateful: false) gets no conntrack replies.
-    Neutron refuses a port that mixes stateful and stateless groups."""
+    """A port whose groups are stateless (stateful: false) gets no conntrack replies
+    (except under the openvswitch driver, see _reply_groups). Neutron refuses a port that
+    mixes stateful and stateless groups."""
+    # Not modelled: iptables_hybrid reads the flag from the first rule of the port's first group
+    # (_get_port_sg_rules), so a port whose first group has no rule at all stays tracked.
     bound = [groups[gid] for gid in port.get('security_groups') or [] if gid in groups]
     return bool(bound) and any(group.get('stateful') is False for group in bound)
 
@@ -582,11 +609,24 @@ def _reply_groups(flow, port, direction, remote, groups, ports, address_groups, 
             'reply_path', port, FAIL, '%s_NO_GROUPS' % prefix,
             'Port %s has no security group: its %s drops the reply.'
             % (port_label(port), direction), 'no security group')
-    if not _is_stateless(port, groups):
+    stateless = _is_stateless(port, groups)
+    if stateless and backend == 'ovs':
+        # The openvswitch driver never reads the flag: "stateful" is nowhere in neutron
+        # agent/linux/openvswitch_firewall/firewall.py; every IP packet goes through
+        # conntrack (ct() in _initialize_egress and _initialize_ingress) and
+        # _initialize_tracked_ingress/_egress accept +est replies. Only iptables_hybrid reads
+        # it (iptables_firewall.py _get_jump_rules, _are_sg_rules_stateful: -j CT --notrack).
+        return _check(
+            'reply_path', port, PASS, '%s_STATEFUL_OVS_FIREWALL' % prefix,
+            'The groups of port %s are stateless (%s), but the openvswitch firewall driver'
+            ' ignores stateful: false and tracks every connection: conntrack lets the reply'
+            ' of an admitted connection through, as for a stateful group.'
+            % (port_label(port), _group_names(port, groups)))
+    if not stateless:
         return _check(
             'reply_path', port, PASS, '%s_STATEFUL' % prefix,
             'The groups of port %s are stateful: conntrack lets the reply of an admitted'
-            ' connection through (OVN allow-related ACLs).' % port_label(port))
+            ' connection through (%s).' % (port_label(port), _CONNTRACK[backend]))
     packet = _reply_packet(flow, direction, remote)
     result, code, detail, element = evaluate_groups(port, packet, groups, ports,
                                                     address_groups, backend)
@@ -860,7 +900,9 @@ def _assumptions(flow, src, dst, checks, backend):
     found = [
         {'code': 'BACKEND',
          'detail': 'Modelled as %s. Pairs with host bits, destination filtering and remote'
-                   ' group membership differ between ML2/OVN and ML2/OVS.' % BACKEND_NAMES[backend]},
+                   ' group membership differ between ML2/OVN and ML2/OVS; stateless groups'
+                   ' between the openvswitch and iptables_hybrid firewall drivers of ML2/OVS.'
+                   % BACKEND_NAMES[backend]},
         {'code': 'GUEST_NOT_MODELLED',
          'detail': 'Inside the guests nothing is checked: addresses and routes configured,'
                    ' guest firewalls, whether a service listens on the port.'},

@@ -117,12 +117,20 @@ options:
   backend:
     description:
       - The Neutron backend to model. V(ovn) (ML2/OVN, Neutron's default) reads a pair with
-        host bits such as C(10.10.10.11/24) as that one address and also filters the
-        destination IP on the receiving port; V(ovs) (ML2/OVS firewall) reads it as the
-        whole prefix and filters only what a port sends.
+        host bits such as C(10.10.10.11/24) as that one address, also filters the
+        destination IP on the receiving port, and counts a remote group's members with
+        their fixed IPs only.
+      - V(ovs) (ML2/OVS with C(firewall_driver = openvswitch)) and V(iptables_hybrid)
+        (ML2/OVS with C(firewall_driver = iptables_hybrid)) read such a pair as the whole
+        prefix, filter only what a port sends, and count members' pairs in remote groups.
+      - "The two ML2/OVS drivers differ on stateless groups (C(stateful: false)):
+        V(iptables_hybrid) honours them (no connection tracking, so a reply needs a rule
+        of its own), while the openvswitch driver ignores the flag and tracks every
+        connection as for a stateful group; the reply path then says
+        C(REPLY_EGRESS_STATEFUL_OVS_FIREWALL) or C(REPLY_INGRESS_STATEFUL_OVS_FIREWALL)."
       - The backend cannot be read through the API; the model never guesses it silently.
     type: str
-    choices: [ovn, ovs]
+    choices: [ovn, ovs, iptables_hybrid]
     default: ovn
   what_if:
     description:
@@ -539,7 +547,7 @@ class ReachabilityModule(PortsecModule):
             source_ip=dict(type='str'),
             destination_ip=dict(type='str'),
         )),
-        backend=dict(type='str', default='ovn', choices=['ovn', 'ovs']),
+        backend=dict(type='str', default='ovn', choices=['ovn', 'ovs', 'iptables_hybrid']),
         what_if=dict(type='dict', options=dict(
             ports=dict(type='list', elements='dict', options=dict(
                 port=dict(type='str', required=True),

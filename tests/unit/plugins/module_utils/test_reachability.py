@@ -24,7 +24,10 @@ named in the comment next to it, never by running the model. Sources:
 - neutron db/securitygroups_rpc_base.py (ML2/OVS): a remote group's member IPs
   include the members' allowed address pairs.
 - Stateless groups (stateful: false, neutron api-ref "Stateful security groups"):
-  no conntrack, so replies need explicit rules.
+  no conntrack, so replies need explicit rules - under OVN and iptables_hybrid
+  (agent/linux/iptables_firewall.py _get_jump_rules: -j CT --notrack). The
+  openvswitch firewall driver never reads the flag (no "stateful" in its
+  firewall.py) and tracks every connection.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -284,11 +287,13 @@ def test_case2_done_right_reverse_direction_db_group_from_b():
     # ... the whole network under ML2/OVS (firewall.py netaddr.IPNetwork).
     (('10.10.10.11/24',), '10.10.10.12', 'ovs', 'pass', 'SRC_IP_IN_PAIR'),
     (('10.10.10.0/24',), '10.10.10.12', 'ovs', 'pass', 'SRC_IP_IN_PAIR'),
+    (('10.10.10.11/24',), '10.10.10.12', 'iptables_hybrid', 'pass', 'SRC_IP_IN_PAIR'),
     # Anti-spoofing off with 0.0.0.0/0 (zero host bits, every address).
     (('0.0.0.0/0',), '203.0.113.9', 'ovn', 'pass', 'SRC_IP_IN_PAIR'),
     # Nothing authorises it.
     ((), '10.10.10.11', 'ovn', 'fail', 'SRC_IP_NOT_AUTHORISED'),
     ((), '10.10.10.11', 'ovs', 'fail', 'SRC_IP_NOT_AUTHORISED'),
+    ((), '10.10.10.11', 'iptables_hybrid', 'fail', 'SRC_IP_NOT_AUTHORISED'),
     # A pair with another MAC authorises (that MAC, that IP) only: the guest sending
     # from the port MAC is dropped (port_security entry "MAC IP", ovn-nb(5)).
     (({'ip_address': '10.10.10.11', 'mac_address': 'fa:16:3e:99:99:99'},), '10.10.10.11',
@@ -412,6 +417,7 @@ def test_group_not_visible_is_unknown():
     (('10.10.10.11/24',), '10.10.10.12', 'ovn', 'fail', 'DST_PAIR_HOST_BITS'),
     # ML2/OVS delivers by MAC without a destination IP check (firewall.py).
     ((), '10.10.10.12', 'ovs', 'pass', 'DST_NOT_FILTERED_OVS'),
+    ((), '10.10.10.12', 'iptables_hybrid', 'pass', 'DST_NOT_FILTERED_OVS'),
 ])
 def test_destination_port_security(pairs, dst_ip, backend, result, code):
     ports = case1_ports(a_enabled=False, b_pairs=pairs)
@@ -685,6 +691,167 @@ def test_reply_source_ip_with_ovs_and_source_unfiltered():
     assert ovn['verdict'] == 'blocked'
     assert ovn['blocked_by']['stage'] == 'destination_port_security'
     assert check(ovn, 'reply_path')['code'] == 'REPLY_SRC_PAIR_HOST_BITS'
+
+
+# -- backends: ovn, ovs (openvswitch firewall driver), iptables_hybrid ------------------------
+# Each difference between the backends, on all three. Sources: ovn-nb(5) port_security for OVN;
+# neutron agent/linux/openvswitch_firewall/firewall.py (ovs), agent/linux/iptables_firewall.py
+# (iptables_hybrid) and db/securitygroups_rpc_base.py (both ML2/OVS drivers).
+
+ML2_OVS = ('ovs', 'iptables_hybrid')
+
+
+@pytest.mark.parametrize('backend, result, code', [
+    # OVN: 10.10.10.99/24 has host bits, so it is 10.10.10.99 alone (ovn-nb(5)).
+    ('ovn', 'fail', 'SRC_PAIR_HOST_BITS'),
+    # ML2/OVS: the pair is the network 10.10.10.0/24 (openvswitch: nw_src masked; iptables_hybrid:
+    # -s 10.10.10.99/24, which iptables masks), so .11 may be sent from.
+    ('ovs', 'pass', 'SRC_IP_IN_PAIR'),
+    ('iptables_hybrid', 'pass', 'SRC_IP_IN_PAIR'),
+])
+def test_backends_pair_with_host_bits(backend, result, code):
+    ports = case1_ports(a_pairs=['10.10.10.99/24'], b_pairs=['10.10.10.12'])
+    got = run(flow(), ports, backend=backend)
+    assert (check(got, 'source_anti_spoofing')['result'], check(got, 'source_anti_spoofing')['code']) == (result, code)
+    # B's own pair covers .12 and the DB group admits 10.10.10.11/32: only A's side decides.
+    assert got['verdict'] == ('blocked' if result == 'fail' else 'allowed')
+
+
+@pytest.mark.parametrize('backend', ML2_OVS)
+def test_ml2_ovs_pair_with_host_bits_as_network_ipv6(backend):
+    # fd00:10::99/64 is the whole fd00:10::/64 under both ML2/OVS drivers (ipv6_src masked,
+    # ip6tables -s): it covers fd00:10::11; under OVN it is fd00:10::99 alone.
+    a = port('port-a', ['192.168.1.11', 'fd00:77::11'], MAC_A, groups=('ssh',), pairs=['fd00:10::99/64'])
+    b = port('port-b', ['192.168.1.12', 'fd00:77::12'], MAC_B, groups=('ssh',))
+    the_flow = flow(src_ip='fd00:10::11', dst_ip='fd00:77::12', number=22)
+    assert check(run(the_flow, [a, b], backend=backend), 'source_anti_spoofing')['code'] == 'SRC_IP_IN_PAIR'
+    assert check(run(the_flow, [a, b]), 'source_anti_spoofing')['code'] == 'SRC_PAIR_HOST_BITS'
+
+
+@pytest.mark.parametrize('backend, destination, stage, code', [
+    # OVN checks B's port_security on what B receives: 10.10.10.12 is not B's.
+    ('ovn', ('fail', 'DST_IP_NOT_AUTHORISED'), 'destination_port_security', 'DST_IP_NOT_AUTHORISED'),
+    # ML2/OVS delivers by MAC, no destination check; B answers from 10.10.10.12, which B's
+    # anti-spoofing (IP and ARP) does not let it send from: the reply is dropped.
+    ('ovs', ('pass', 'DST_NOT_FILTERED_OVS'), 'reply_path', 'REPLY_SRC_IP_NOT_AUTHORISED'),
+    ('iptables_hybrid', ('pass', 'DST_NOT_FILTERED_OVS'), 'reply_path', 'REPLY_SRC_IP_NOT_AUTHORISED'),
+])
+def test_backends_destination_ip_check(backend, destination, stage, code):
+    result = run(flow(), case1_ports(a_pairs=['10.10.10.11']), backend=backend)
+    got = check(result, 'destination_port_security')
+    assert (got['result'], got['code']) == destination
+    assert result['verdict'] == 'blocked'
+    assert result['blocked_by']['stage'] == stage
+    assert result['blocked_by']['code'] == code
+    assert result['blocked_by']['port']['id'] == 'port-b'
+    # Either way the fix is B's pair for the address it is reached on (and answers from).
+    assert result['suggestions'][0]['task']['portsec.openstack.allowed_address_pair'] == {
+        'port': 'port-b', 'pairs': [{'ip_address': '10.10.10.12'}], 'state': 'present'}
+
+
+@pytest.mark.parametrize('backend', ML2_OVS)
+def test_ml2_ovs_destination_not_filtered_with_b_pair(backend):
+    # With B's pair, ML2/OVS lets through what OVN does; its destination stage only has its own code.
+    result = run(flow(), case1_ports(a_pairs=['10.10.10.11'], b_pairs=['10.10.10.12']), backend=backend)
+    assert result['verdict'] == 'allowed'
+    assert check(result, 'destination_port_security')['code'] == 'DST_NOT_FILTERED_OVS'
+
+
+@pytest.mark.parametrize('backend, verdict, code', [
+    # OVN: $pg_web_ip4 holds the members' fixed IPs only; A's pair 10.10.10.11 is not in it.
+    ('ovn', 'blocked', 'INGRESS_REMOTE_GROUP_PAIR_NOT_MEMBER'),
+    # ML2/OVS: _select_ips_for_remote_group includes the members' allowed address pairs.
+    ('ovs', 'allowed', 'INGRESS_RULE_MATCH'),
+    ('iptables_hybrid', 'allowed', 'INGRESS_RULE_MATCH'),
+])
+def test_backends_remote_group_member_by_pair(backend, verdict, code):
+    ports, groups = _remote_group_setup(('10.10.10.11',))
+    result = run(flow(), ports, groups=groups, backend=backend)
+    assert result['verdict'] == verdict
+    assert check(result, 'destination_ingress_groups')['code'] == code
+
+
+@pytest.mark.parametrize('backend', ML2_OVS)
+def test_ml2_ovs_remote_group_member_by_prefix_pair(backend):
+    # A prefix pair counts as its network (IPNetwork(ip).cidr): 10.10.10.0/24 holds .11.
+    ports, groups = _remote_group_setup(('10.10.10.0/24',))
+    assert run(flow(), ports, groups=groups, backend=backend)['verdict'] == 'allowed'
+    # An address outside every member's addresses is no member on any backend.
+    ports, groups = _remote_group_setup(('10.10.20.0/24',))
+    result = run(flow(), ports, groups=groups, backend=backend)
+    assert result['blocked_by']['stage'] == 'source_anti_spoofing'
+    assert check(result, 'destination_ingress_groups')['code'] == 'INGRESS_NO_MATCHING_RULE'
+
+
+# B stateless, its ingress rule admits the request and it has no egress rule: the reply needs one
+# (OVN allow-stateless ACLs; iptables_hybrid -j CT --notrack), unless the openvswitch driver,
+# which never reads stateful, tracks the connection anyway.
+@pytest.mark.parametrize('backend, verdict, code', [
+    ('ovn', 'blocked', 'REPLY_EGRESS_STATELESS_NO_RULE'),
+    ('iptables_hybrid', 'blocked', 'REPLY_EGRESS_STATELESS_NO_RULE'),
+    ('ovs', 'allowed', 'REPLY_EGRESS_STATEFUL_OVS_FIREWALL'),
+])
+def test_backends_stateless_destination(backend, verdict, code):
+    sl = _stateless([rule('in', low=5432, high=5432, prefix='10.10.10.11/32')], [])
+    result = run(flow(), _stateless_ports(), groups=GROUPS + [sl], backend=backend)
+    assert result['verdict'] == verdict
+    subs = {sub['code']: sub for sub in check(result, 'reply_path')['subchecks']}
+    assert code in subs
+    if backend == 'ovs':
+        assert 'ignores stateful: false' in subs[code]['detail']
+        assert subs[code]['result'] == 'pass'
+        # No stateless reply rule is looked for, so no ephemeral port is assumed.
+        assert 'EPHEMERAL_PORTS' not in [item['code'] for item in result['assumptions']]
+    else:
+        assert result['blocked_by']['code'] == code
+        assert result['blocked_by']['port']['id'] == 'port-b'
+
+
+@pytest.mark.parametrize('backend, verdict, code', [
+    ('ovn', 'blocked', 'REPLY_INGRESS_STATELESS_NO_RULE'),
+    ('iptables_hybrid', 'blocked', 'REPLY_INGRESS_STATELESS_NO_RULE'),
+    ('ovs', 'allowed', 'REPLY_INGRESS_STATEFUL_OVS_FIREWALL'),
+])
+def test_backends_stateless_source(backend, verdict, code):
+    # A stateless with the default egress rules only: the reply into A needs an ingress rule.
+    sl = _stateless([rule('in', low=5432, high=5432)], egress_defaults('sl'))
+    sla = _stateless([], egress_defaults('sla'))
+    sla['id'] = sla['name'] = 'sla'
+    result = run(flow(), _stateless_ports(a_stateless=True), groups=GROUPS + [sl, sla], backend=backend)
+    assert result['verdict'] == verdict
+    codes = [sub['code'] for sub in check(result, 'reply_path')['subchecks']]
+    assert codes[2] == code
+    if verdict == 'blocked':
+        assert result['blocked_by']['port']['id'] == 'port-a'
+
+
+@pytest.mark.parametrize('backend', model.BACKENDS)
+def test_backends_stateful_groups_let_the_reply_through(backend):
+    # Stateful on every backend: conntrack admits the reply, on both ports.
+    result = run(flow(), case1_ports(a_pairs=['10.10.10.11'], b_pairs=['10.10.10.12']), backend=backend)
+    codes = [sub['code'] for sub in check(result, 'reply_path')['subchecks']]
+    assert codes[1:3] == ['REPLY_EGRESS_STATEFUL', 'REPLY_INGRESS_STATEFUL']
+
+
+def test_iptables_hybrid_case2_literal_command_as_ovs():
+    # The seed's Case 2 literal command: A still drops 10.10.10.11 first; B's 10.10.10.11/24 is
+    # the whole /24, so B's side passes (its reply from .12 too).
+    result = run(flow(), case1_ports(b_pairs=['10.10.10.11/24']), backend='iptables_hybrid')
+    assert result['blocked_by']['stage'] == 'source_anti_spoofing'
+    assert result['blocked_by']['code'] == 'SRC_IP_NOT_AUTHORISED'
+    assert check(result, 'destination_port_security')['code'] == 'DST_NOT_FILTERED_OVS'
+    assert check(result, 'reply_path')['result'] == 'pass'
+    assert result['backend'] == 'iptables_hybrid'
+
+
+@pytest.mark.parametrize('backend, name', [
+    ('ovn', 'ML2/OVN'),
+    ('ovs', 'ML2/OVS (openvswitch)'),
+    ('iptables_hybrid', 'ML2/OVS (iptables_hybrid)'),
+])
+def test_backend_named_in_assumptions(backend, name):
+    result = run(flow(), case1_ports(), backend=backend)
+    assert result['assumptions'][0]['detail'].startswith('Modelled as %s.' % name)
 
 
 # -- what if ---------------------------------------------------------------------------------
