@@ -11,11 +11,15 @@
   probe.py batch FLOWS_JSON [--retries N]
       run from the host: send every flow at once, each in its namespace, so that the drops
       wait their timeout together. FLOWS_JSON is a list of {"ns", "protocol": "tcp"|"icmp",
-      "src", "dst", "port" (tcp), "timeout" (s, 2), "expect" (optional: 0 pass | 1 dropped)}.
+      "src", "dst", "port" (tcp), "timeout" (s, 2), "expect" (optional: 0 pass | 1 dropped),
+      "seen_in" (icmp, optional: the destination's namespace)}.
       A flow whose exit code is not its "expect" is sent again, at most N times (0 by default),
       1 s apart; its "attempts" say so, and "first" holds what its first attempt got ({"rc",
-      "out"}). Prints one JSON list, in order: {"rc", "out", "attempts", "seconds"[, "first"]};
-      exit 0 when every flow could be sent (2 on bad input).
+      "out"}). With "seen_in", "seen" counts the echo requests that namespace's kernel received
+      during the flow's last attempt (Icmp InEchos of /proc/net/snmp, Icmp6InEchos of snmp6):
+      whether the request reached the destination, whatever happened to its reply. Prints one
+      JSON list, in order: {"rc", "out", "attempts", "seconds"[, "seen"][, "first"]}; exit 0 when
+      every flow could be sent (2 on bad input).
 """
 
 import json
@@ -90,6 +94,23 @@ def flow_command(flow):
     return ['ip', 'netns', 'exec', flow['ns']] + inner
 
 
+def echo_requests(ns, version):
+    """The echo requests the kernel of namespace ns has received (IPv4 or IPv6), from its own
+    /proc/net/snmp or snmp6."""
+    path = '/proc/net/snmp6' if version == 6 else '/proc/net/snmp'
+    text = subprocess.run(['ip', 'netns', 'exec', ns, 'cat', path], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, check=True).stdout
+    if version == 6:
+        return int(dict(line.split() for line in text.splitlines() if line.strip())['Icmp6InEchos'])
+    rows = [line.split() for line in text.splitlines() if line.startswith('Icmp:')]
+    return int(dict(zip(rows[0][1:], rows[1][1:]))['InEchos'])
+
+
+def _seen(flows, indexes):
+    return {i: echo_requests(flows[i]['seen_in'], 6 if ':' in flows[i]['dst'] else 4)
+            for i in indexes if flows[i].get('seen_in')}
+
+
 def batch(flows, retries):
     """Send every flow at once; resend (at most `retries` times) those whose rc is not their expect."""
     results = [{"rc": None, "out": "", "attempts": 0, "seconds": 0.0} for flow in flows]
@@ -97,6 +118,7 @@ def batch(flows, retries):
     for attempt in range(retries + 1):
         if attempt:
             time.sleep(1)
+        before = _seen(flows, pending)
         started = time.monotonic()
         procs = {i: subprocess.Popen(flow_command(flows[i]), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, text=True) for i in pending}
@@ -104,6 +126,8 @@ def batch(flows, retries):
             out = proc.communicate()[0]
             results[i].update(rc=proc.returncode, out=out.strip()[-300:], attempts=attempt + 1,
                               seconds=round(time.monotonic() - started, 2))
+        for i, count in _seen(flows, before).items():
+            results[i]['seen'] = count - before[i]
         pending = [i for i in pending if 'expect' in flows[i] and results[i]['rc'] != flows[i]['expect']]
         if not pending or attempt == retries:
             break
@@ -125,6 +149,8 @@ def main(argv):
             flows = json.loads(argv[1])
             for flow in flows:
                 flow_command(flow)
+                if flow.get('seen_in') and flow['protocol'] != 'icmp':
+                    raise ValueError('seen_in counts echo requests: an icmp flow only, not %r' % flow['protocol'])
         except (ValueError, KeyError, TypeError) as exc:
             sys.stderr.write('probe.py batch: bad FLOWS_JSON (%s): %s\n' % (exc.__class__.__name__, exc))
             return 2
