@@ -2,6 +2,7 @@
 #   make test                          every stage, in order (see tools/test.py)
 #   make test STAGE=sanity             one stage (or STAGE=lint,units); also: make test-sanity
 #   make test-integration TARGET=name  one integration target
+#   make test-integration TARGET=dataplane_matrix BACKEND=ovs-hybrid  on one Neutron backend of the local cloud
 #   make demo                          start the local cloud and run playbooks/demo.yml
 #   make docs                          regenerate docs/reference from the code
 #   make bench BENCH_ARGS="--ports 200"  benchmark against openstack.cloud.port on the local cloud
@@ -12,6 +13,7 @@ VENV ?= $(ROOT)/.venv
 PY := $(VENV)/bin/python
 STAGE ?=
 TARGET ?=
+BACKEND ?=
 STAGES := ansible-lint yamllint ruff changelog lint sanity units compat docs-lint build docs integration
 
 # Playbooks resolve portsec.openstack.* from the synced build tree; openstack.cloud comes from
@@ -37,10 +39,10 @@ sync:
 	@$(ROOT)/tools/sync.sh >/dev/null
 
 test: venv
-	@$(PY) $(ROOT)/tools/test.py $(if $(STAGE),--stage $(STAGE)) $(if $(TARGET),--target $(TARGET))
+	@$(PY) $(ROOT)/tools/test.py $(if $(STAGE),--stage $(STAGE)) $(if $(TARGET),--target $(TARGET)) $(if $(BACKEND),--backend $(BACKEND))
 
 $(addprefix test-,$(STAGES)): venv
-	@$(PY) $(ROOT)/tools/test.py --stage $(@:test-%=%) $(if $(TARGET),--target $(TARGET))
+	@$(PY) $(ROOT)/tools/test.py --stage $(@:test-%=%) $(if $(TARGET),--target $(TARGET)) $(if $(BACKEND),--backend $(BACKEND))
 
 demo: venv sync
 	$(ROOT)/tests/cloud/cloud start

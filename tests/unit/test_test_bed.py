@@ -156,3 +156,83 @@ def test_zip_cache_unwritable_cache_still_compiles(zip_cache, tmp_path):
     namespace = {}
     exec(code, namespace)  # pylint: disable=exec-used
     assert namespace["ANSWER"] == 42
+
+
+# -- the ML2/OVS backends of the local cloud -------------------------------------------------
+
+def test_each_backend_manages_its_own_processes(cloud):
+    common = cloud[0]
+    ovn, ovs = common.managed("ovn"), common.managed("ovs")
+    assert len(ovn) == 19 and len(ovs) == 17
+    assert {"ovn-nb", "ovn-sb", "ovn-northd", "ovn-controller", "neutron-ovn-maintenance-worker"} <= set(ovn)
+    assert not {"neutron-rpc-server", "neutron-openvswitch-agent", "neutron-l3-agent"} & set(ovn)
+    assert not [name for name in ovs if name.startswith("ovn-") or "ovn" in name]
+    assert {"neutron-rpc-server", "neutron-openvswitch-agent", "neutron-l3-agent"} <= set(ovs)
+    assert common.managed("ovs-hybrid") == ovs
+    # the agents start after the server they call, nova-compute last
+    assert ovs.index("neutron-rpc-server") < ovs.index("neutron-openvswitch-agent") and ovs[-1] == "nova-compute"
+
+
+def test_hybrid_plug_names_are_os_vifs(cloud):
+    portsec_guests = importlib.import_module("portsec_guests")  # on sys.path once the cloud script is loaded
+
+    port = "8a6c3b1e-2f4d-4e5a-9b7c-1d2e3f4a5b6c"
+    assert portsec_guests.hybrid_devs(port) == ("qbr8a6c3b1e-2f", "qvb8a6c3b1e-2f", "qvo8a6c3b1e-2f")
+    assert portsec_guests.ovs_dev(port) == "tap8a6c3b1e-2f"
+
+
+def test_hybrid_refused_without_bridge_netfilter(cloud, tmp_path, monkeypatch):
+    commands = importlib.import_module("cloud_commands")
+    setting = tmp_path / "bridge-nf-call-iptables"
+    setting.write_text("0\n")
+    monkeypatch.setattr(commands, "BRIDGE_NF", str(setting))
+    with pytest.raises(cloud[0].CloudError, match=r"net.bridge.bridge-nf-call-iptables = 1, and it is 0 here"):
+        commands.requested_backend("ovs-hybrid")
+    setting.write_text("1\n")
+    assert commands.requested_backend("ovs-hybrid") == "ovs-hybrid"
+    with pytest.raises(cloud[0].CloudError, match=r"'ovs-dvr' is not one of ovn, ovs, ovs-hybrid"):
+        commands.requested_backend("ovs-dvr")
+
+
+# The agent's own lines (neutron ovs_neutron_agent.py rpc_loop, process_network_ports), shortened.
+AGENT = "2026-12-04 01:45:09.091 9542 INFO neutron.plugins.ml2.drivers.openvswitch.agent.ovs_neutron_agent [-] "
+
+
+@pytest.mark.parametrize("lines, unbound, ok, said", [
+    # the first iteration begun after the call applied its firewall: settled
+    (["Agent rpc_loop - iteration:130 started", "process_network_ports - iteration:130 - agent port security group processed in 0.122"],
+     [], True, "applied iteration 130"),
+    # an iteration with nothing to do completes without the firewall line
+    (["Agent rpc_loop - iteration:7 started", "Agent rpc_loop - iteration:7 completed. Processed ports statistics: {}. Elapsed:0.002"],
+     [], True, "applied iteration 7"),
+    # the end of an iteration begun before the call does not count
+    (["process_network_ports - iteration:129 - agent port security group processed in 0.1", "Agent rpc_loop - iteration:129 completed",
+      "Agent rpc_loop - iteration:130 started"], [], False, "no iteration of the agent that began since the call applied its firewall"),
+    # a port still on the dead VLAN holds the barrier
+    (["Agent rpc_loop - iteration:3 started", "Agent rpc_loop - iteration:3 completed"], ["qvo8a6c3b1e-2f"], False,
+     "ports still on the dead VLAN: qvo8a6c3b1e-2f"),
+])
+def test_ml2ovs_settle_waits_for_an_iteration_begun_after_the_call(cloud, monkeypatch, lines, unbound, ok, said):
+    ml2ovs = importlib.import_module("cloud_ml2ovs")
+    monkeypatch.setattr(ml2ovs, "_log_size", lambda: 0)
+    monkeypatch.setattr(ml2ovs, "_agent_log_from", lambda offset: "".join(AGENT + line + "\n" for line in lines))
+    monkeypatch.setattr(ml2ovs, "unbound_ports", lambda: list(unbound))
+    settled, _seconds, message = ml2ovs.settle(timeout=0.3)
+    assert settled is ok
+    assert said in message
+
+
+def test_make_test_runs_the_matrix_on_ml2ovs_first_then_everything_on_ovn(runner, monkeypatch):
+    class Args:
+        backend, target = "", []
+
+    monkeypatch.delenv("PORTSEC_TEST_BACKENDS", raising=False)
+    assert runner.backend_phases(Args) == [("ovs", ["dataplane_matrix"]), ("ovn", None)]
+    monkeypatch.setenv("PORTSEC_TEST_BACKENDS", "ovs,ovs-hybrid")
+    assert runner.backend_phases(Args) == [("ovs", ["dataplane_matrix"]), ("ovs-hybrid", ["dataplane_matrix"]), ("ovn", None)]
+    monkeypatch.setenv("PORTSEC_TEST_BACKENDS", "")
+    assert runner.backend_phases(Args) == [("ovn", None)]
+    Args.target = ["cases"]
+    assert runner.backend_phases(Args) == [("ovn", None)]
+    Args.backend = "ovs-hybrid"
+    assert runner.backend_phases(Args) == [("ovs-hybrid", None)]

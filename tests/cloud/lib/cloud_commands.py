@@ -213,7 +213,7 @@ def start_processes(first):
     since = heartbeat_since()
     start_backends(pw, first)
     apis = api_specs()
-    start_keystone(pw, apis, first)
+    start_keystone(pw, apis)
     start_openstack(apis)
     wait_compute_and_ovn(pw, since)
     if first or not os.path.exists(INITIALISED):
@@ -253,13 +253,13 @@ def migrate(pw, created):
             'placement', env=service_env())
 
 
-def start_keystone(pw, apis, first):
+def start_keystone(pw, apis):
     """Keystone, and (first use) the identity bootstrap."""
     say('Keystone')
     argv, env, url = apis['keystone']
     spawn('keystone', argv, env=env)
     wait_for('keystone', lambda: http_ok(url), 120, url)
-    if first or not os.path.exists(os.path.join(STATE, 'identity-ready')):
+    if not os.path.exists(os.path.join(STATE, 'identity-ready')):
         say('identity: service users, catalog, projects portsec-owner/portsec-other')
         bootstrap(pw, 'identity')
         open(os.path.join(STATE, 'identity-ready'), 'w').close()

@@ -282,6 +282,7 @@ def dataplane_check_ml2ovs():
         ('ping', lambda: check_ping(CHECK_PORTS[0].ns, made[1][2], left)),
         ('TCP handshake', lambda: check_handshake(CHECK_PORTS[0].ns, CHECK_PORTS[1].ns, made[1][2], left)),
     ]
+
     def cleanup():
         for port, m in zip(CHECK_PORTS, made):
             g._remove_ovs_side(m[0], port.dev + 'o')     # a hybrid plug's bridge and veths

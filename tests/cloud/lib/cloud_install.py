@@ -23,9 +23,12 @@ def pg_bindir():
     return None
 
 
+DEBIAN_COMMANDS = ('ovsdb-server', 'ovs-vswitchd', 'ovn-northd', 'ovn-controller', 'ovn-nbctl', 'epmd', 'ping',
+                   'iptables', 'ipset', 'conntrack', 'arping', 'ethtool')
+
+
 def debian_ready():
-    return (all(shutil.which(b) for b in ('ovsdb-server', 'ovs-vswitchd', 'ovn-northd', 'ovn-controller', 'ovn-nbctl', 'epmd', 'ping',
-                                                 'iptables', 'ipset', 'conntrack', 'arping', 'ethtool'))
+    return (all(shutil.which(b) for b in DEBIAN_COMMANDS)
             and os.path.exists('/usr/lib/rabbitmq/bin/rabbitmq-server')
             and pg_bindir() is not None
             and os.path.exists('/usr/share/ovn/ovn-nb.ovsschema'))

@@ -107,7 +107,7 @@ def agent_firewall(agents):
 
 # --------------------------------------------------------------------------- the barrier
 
-ITERATION = re.compile(r'Agent rpc_loop - iteration:(\d+) (started|completed)')
+ITERATION = re.compile(r'rpc_loop - iteration:(\d+) (started|completed)|iteration:(\d+) - (agent port security group) processed')
 DEAD_VLAN = '4095'
 
 
@@ -151,31 +151,33 @@ def settle(timeout=30.0):
 
     Neutron's server sends a port's change to the agent as it answers the API call (the
     port_update cast; a group's rules and members as pushed objects); the agent queues what it
-    receives and applies it (flows, firewall) in its next rpc_loop iteration, which logs
-    "iteration:N started" and "iteration:N completed". So: the first iteration that started
-    after this call has completed, and every guest port on br-int is wired (off the dead VLAN).
-    This holds when what the server sent had arrived before this call began (the API call that
-    made the change returned before it; the messages take milliseconds on this host). Returns
-    (ok, seconds, message)."""
+    receives and applies it in its next rpc_loop iteration ("iteration:N started"): the port's
+    local VLAN and flows, then the firewall ("iteration:N - agent port security group processed"),
+    then it reports the ports up to the server (an RPC that took 2-6 s here) and the iteration
+    "completed". So: the first iteration that started after this call has applied the firewall
+    (or completed: an iteration with nothing to do skips it), and every guest port on br-int is
+    wired (off the dead VLAN 4095, which the agent lifts for a new port right after its filter).
+    This holds when what the server sent had arrived before this call began: the API call that
+    made the change returned before it, and the messages take milliseconds on this host.
+    Returns (ok, seconds, message)."""
     started = time.monotonic()
     offset = _log_size()
     deadline = started + timeout
     while True:
-        events = ITERATION.findall(_agent_log_from(offset))
-        starts = [int(n) for n, what in events if what == 'started']
-        done = {int(n) for n, what in events if what == 'completed'}
-        waiting = unbound_ports() if starts and starts[0] in done else None
+        events = [(int(n or m), what or filtered) for n, what, m, filtered in ITERATION.findall(_agent_log_from(offset))]
+        starts = [n for n, what in events if what == 'started']
+        applied = {n for n, what in events if what != 'started'}
+        waiting = unbound_ports() if starts and starts[0] in applied else None
         if waiting == []:
             return True, time.monotonic() - started, (
-                'ML2/OVS: the Open vSwitch agent completed iteration %d, the first begun after '
-                'the call, and every guest port is wired' % starts[0])
+                'ML2/OVS: the Open vSwitch agent applied iteration %d, the first begun after the '
+                'call, up to its firewall, and every guest port is wired' % starts[0])
         if time.monotonic() > deadline:
             why = ('ports still on the dead VLAN: %s' % ', '.join(waiting) if waiting
-                   else 'no iteration of the agent that began since the call completed (%d began; '
+                   else 'no iteration of the agent that began since the call applied its firewall (%d began; '
                    'log %s)' % (len(starts), logfile('neutron-openvswitch-agent')))
             return False, time.monotonic() - started, 'ML2/OVS: ' + why
         time.sleep(0.1)
-
 
 
 def remove_firewall_rules():
