@@ -183,12 +183,13 @@ def test_hybrid_plug_names_are_os_vifs(cloud):
 
 def test_hybrid_refused_without_bridge_netfilter(cloud, tmp_path, monkeypatch):
     commands = importlib.import_module("cloud_commands")
-    setting = tmp_path / "bridge-nf-call-iptables"
-    setting.write_text("0\n")
-    monkeypatch.setattr(commands, "BRIDGE_NF", str(setting))
-    with pytest.raises(cloud[0].CloudError, match=r"net.bridge.bridge-nf-call-iptables = 1, and it is 0 here"):
+    for proto in ("ip", "ip6", "arp"):
+        (tmp_path / f"bridge-nf-call-{proto}tables").write_text("1\n")
+    (tmp_path / "bridge-nf-call-ip6tables").write_text("0\n")
+    monkeypatch.setattr(commands, "BRIDGE_NF", str(tmp_path / "bridge-nf-call-%stables"))
+    with pytest.raises(cloud[0].CloudError, match=r"and here net.bridge.bridge-nf-call-ip6tables is 0: `modprobe br_netfilter"):
         commands.requested_backend("ovs-hybrid")
-    setting.write_text("1\n")
+    (tmp_path / "bridge-nf-call-ip6tables").write_text("1\n")
     assert commands.requested_backend("ovs-hybrid") == "ovs-hybrid"
     with pytest.raises(cloud[0].CloudError, match=r"'ovs-dvr' is not one of ovn, ovs, ovs-hybrid"):
         commands.requested_backend("ovs-dvr")

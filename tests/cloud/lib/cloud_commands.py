@@ -46,21 +46,27 @@ def requested_backend(backend):
     return backend
 
 
-BRIDGE_NF = '/proc/sys/net/bridge/bridge-nf-call-iptables'
+BRIDGE_NF = '/proc/sys/net/bridge/bridge-nf-call-%stables'
 
 
 def bridge_nf_needed():
     """iptables_hybrid filters on the per-port Linux bridges: without bridge-nf-call-iptables
-    the agent only warns, and nothing is filtered."""
-    try:
-        with open(BRIDGE_NF) as f:
-            value = f.read().strip()
-    except OSError:
-        value = 'absent (module br_netfilter not loaded)'
-    if value != '1':
-        raise CloudError('backend', 'the iptables_hybrid firewall needs net.bridge.bridge-nf-call-iptables = 1, '
-                         'and it is %s here: `modprobe br_netfilter && sysctl -w '
-                         'net.bridge.bridge-nf-call-iptables=1`, then start again; nothing was changed' % value)
+    (and -ip6tables, -arptables, which the driver checks too) the agent only warns, and nothing
+    of that family is filtered."""
+    off = []
+    for proto in ('ip', 'ip6', 'arp'):
+        try:
+            with open(BRIDGE_NF % proto) as f:
+                value = f.read().strip()
+        except OSError:
+            value = 'absent (module br_netfilter not loaded)'
+        if value != '1':
+            off.append('net.bridge.bridge-nf-call-%stables is %s' % (proto, value))
+    if off:
+        raise CloudError('backend', 'the iptables_hybrid firewall needs net.bridge.bridge-nf-call-iptables, -ip6tables '
+                         'and -arptables = 1, and here %s: `modprobe br_netfilter && sysctl -w '
+                         'net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 '
+                         'net.bridge.bridge-nf-call-arptables=1`, then start again; nothing was changed' % '; '.join(off))
 
 
 def start(backend=None):
@@ -68,7 +74,7 @@ def start(backend=None):
     for p in (STATE, LOG, RUN, ETC, DATA):
         os.makedirs(p, exist_ok=True)
     backend = requested_backend(backend)
-    if backend != running_backend() and os.path.exists(os.path.join(STATE, 'db-synced')):
+    if os.path.exists(REBUILD) or (backend != running_backend() and os.path.exists(os.path.join(STATE, 'db-synced'))):
         switch_backend(backend)
     elif not os.path.exists(BACKEND_FILE) or backend != running_backend():
         write(BACKEND_FILE, backend + '\n')
@@ -78,30 +84,35 @@ def start(backend=None):
     if up:
         say('the cloud is already running; checking that it is whole')
     ensure_whole(bring_up=not up)
-    delete_stale_servers()
     write_client_configs(load_secrets())
     say('the local cloud is up: Neutron %s' % BACKEND_NAMES[running_backend()])
     print_where()
 
 
 STALE_SERVERS = os.path.join(STATE, 'servers-stale')
+# A rebuild of Neutron's state for another backend begun and not finished: the next start does it
+# again (for the backend it is asked for), whatever .state/backend says.
+REBUILD = os.path.join(STATE, 'neutron-rebuild')
 
 
 def switch_backend(new):
     """Neutron's state belongs to one backend: stop the cloud, make Neutron's database anew
     (and OVN's, which mirror it), and let the start that follows bootstrap the shared networks
     again. Servers outlive it in Nova with ports that no longer exist: deleted once the cloud
-    is up (delete_stale_servers)."""
+    answers (delete_stale_servers). The markers come first and REBUILD goes last, so an
+    interrupted switch is done again by the next start."""
     old = running_backend()
-    if old != 'ovn' and new != 'ovn':
+    open(STALE_SERVERS, 'w').close()
+    if old != 'ovn' and new != 'ovn' and not os.path.exists(REBUILD):
         # one ML2/OVS firewall for the other: the same Neutron state; the agent starts with the
         # other driver on a new br-int (stop removes it), the servers go (plugged the other way)
         say('switching Neutron from %s to %s: servers are deleted' % (BACKEND_NAMES[old], BACKEND_NAMES[new]))
         stop()
         write(BACKEND_FILE, new + '\n')
         use_backend(new)
-        open(STALE_SERVERS, 'w').close()
         return
+    write(REBUILD, new + '\n')
+    unlink(INITIALISED)
     say('switching Neutron from %s to %s: its networks, ports, routers and groups are made anew, '
         'servers are deleted' % (BACKEND_NAMES[old], BACKEND_NAMES[new]))
     stop()
@@ -119,22 +130,31 @@ def switch_backend(new):
     say('database migrations: Neutron')
     for cmd in neutron_migrations(config_file('neutron', 'neutron.conf')):
         run(cmd, 'neutron-api', log=logfile('neutron-api-db-sync'), env=service_env())
-    unlink(INITIALISED)
-    open(STALE_SERVERS, 'w').close()
+    unlink(REBUILD)
 
 
-def delete_stale_servers(timeout=120):
-    """After a switch of backend: every server (of every project) deleted, and gone."""
+def nova_servers(pw):
+    """Every server of every project; CloudError when Nova does not answer."""
+    answer = admin_call(pw, 'nova-api', 'GET', '/v2.1/servers?all_tenants=1')
+    if answer is None:
+        raise CloudError('nova-api', 'the server list of every project could not be read')
+    return answer.get('servers', [])
+
+
+def delete_stale_servers(pw, timeout=120):
+    """After a switch of backend: every server (of every project) deleted, and gone; the marker
+    stays until then."""
     if not os.path.exists(STALE_SERVERS):
         return
-    pw = load_secrets()
-    servers = (admin_call(pw, 'nova-api', 'GET', '/v2.1/servers?all_tenants=1') or {}).get('servers', [])
+    servers = nova_servers(pw)
+    if servers:
+        say('deleting %d server(s) of the former backend' % len(servers))
     for server in servers:
         admin_call(pw, 'nova-api', 'DELETE', '/v2.1/servers/%s' % server['id'])
     deadline = time.monotonic() + timeout
     while servers and time.monotonic() < deadline:
         time.sleep(1)
-        servers = (admin_call(pw, 'nova-api', 'GET', '/v2.1/servers?all_tenants=1') or {}).get('servers', [])
+        servers = nova_servers(pw)
     if servers:
         raise CloudError('nova-compute', '%d server(s) of the former backend not deleted after %ds'
                          % (len(servers), timeout))
@@ -216,6 +236,8 @@ def start_processes(first):
     start_keystone(pw, apis)
     start_openstack(apis)
     wait_compute_and_ovn(pw, since)
+    # before the dataplane check: nova-compute re-plugged them, on ports Neutron no longer has
+    delete_stale_servers(pw)
     if first or not os.path.exists(INITIALISED):
         say('resources: networks portsec-shared (RBAC-shared) and public, flavor, image')
         bootstrap(pw, 'resources')

@@ -140,20 +140,22 @@ def add_check_switch():
 def add_check_namespaces(g, ports=None, iface_ids=None, hybrid=False, prefix=24):
     """Per check port: a namespace and a veth pair, the inner end in the namespace with the
     port's MAC and IP, the outer end on br-int bound to the port (external_ids:iface-id: the
-    port's name, or iface_ids[i]); hybrid: the outer end in a Linux bridge as os-vif's hybrid
-    plug (portsec_guests), whose qvo end is on br-int."""
+    port's name, or iface_ids[i], a Neutron port, whose outer end is then tap<port id> as a
+    guest's); hybrid: the outer end in a Linux bridge as os-vif's hybrid plug (portsec_guests),
+    whose qvo end is on br-int, so that iptables_hybrid's rules for the tap filter it."""
     for i, (ns, dev, mac, ip) in enumerate(ports or CHECK_PORTS):
+        outer = g.ovs_dev(iface_ids[i]) if iface_ids else dev + 'o'
         g._run(['ip', 'netns', 'add', ns])
-        g._run(['ip', 'link', 'add', dev + 'o', 'type', 'veth', 'peer', 'name', dev + 'i'])
+        g._run(['ip', 'link', 'add', outer, 'type', 'veth', 'peer', 'name', dev + 'i'])
         g._run(['ip', 'link', 'set', dev + 'i', 'address', mac])
         g.tx_checksum_off(dev + 'i')
-        g.tx_checksum_off(dev + 'o')
+        g.tx_checksum_off(outer)
         g._run(['ip', 'link', 'set', dev + 'i', 'netns', ns, 'name', 'eth0'])
         g._run(['ip', '-n', ns, 'addr', 'add', '%s/%d' % (ip, prefix), 'dev', 'eth0'])
         g._run(['ip', '-n', ns, 'link', 'set', 'eth0', 'up'])
-        g._run(['ip', 'link', 'set', dev + 'o', 'up'])
+        g._run(['ip', 'link', 'set', outer, 'up'])
         iface_id = iface_ids[i] if iface_ids else dev
-        ovs_port = g._plug_hybrid(iface_id, dev + 'o') if hybrid else dev + 'o'
+        ovs_port = g._plug_hybrid(iface_id, outer) if hybrid else outer
         g._vsctl('add-port', 'br-int', ovs_port, '--', 'set', 'Interface', ovs_port,
                  'type=system', 'external_ids:iface-id=%s' % iface_id,
                  'external_ids:attached-mac=%s' % mac, 'external_ids:iface-status=active')
@@ -218,9 +220,11 @@ ML2OVS_CHECK_BUDGET = 40
 
 def remove_ml2ovs_check_ports(pw, token):
     """The check's Neutron ports and group (also leftovers of an interrupted check)."""
+    g = guests_module()
     for port in CHECK_PORTS:
         found = admin_call(pw, 'neutron-api', 'GET', '/v2.0/ports?name=%s' % port.ns, token=token) or {}
         for p in found.get('ports', []):
+            g._remove_ovs_side(p['id'], g.ovs_dev(p['id']))     # tap<id>, and a hybrid plug's bridge and veths
             admin_call(pw, 'neutron-api', 'DELETE', '/v2.0/ports/%s' % p['id'], token=token)
     found = admin_call(pw, 'neutron-api', 'GET', '/v2.0/security-groups?name=%s' % ML2OVS_CHECK_GROUP,
                        token=token) or {}
@@ -284,8 +288,6 @@ def dataplane_check_ml2ovs():
     ]
 
     def cleanup():
-        for port, m in zip(CHECK_PORTS, made):
-            g._remove_ovs_side(m[0], port.dev + 'o')     # a hybrid plug's bridge and veths
         remove_dataplane_check()
         remove_ml2ovs_check_ports(pw, token)
 
