@@ -29,6 +29,7 @@ import time
 
 from cloud_common import ETC, HOST, OVS_DB, PHYSNET, TENANT_BRIDGE, TENANT_PHYSNET, config_file, logfile, service_env, vbin, write
 from cloud_config import ini
+from cloud_ovn import vsctl
 
 # The agents' loop period (s): how long a change waits at most before an agent applies it.
 POLLING_INTERVAL = 1
@@ -131,8 +132,7 @@ def _log_size():
 
 def _vsctl_json(*args):
     """ovs-vsctl --format=json's rows as dicts (column -> value), or None when it fails."""
-    proc = subprocess.run(['ovs-vsctl', '--db=' + OVS_DB, '--timeout=5', '--format=json'] + list(args),
-                          capture_output=True, text=True, env=service_env(), check=False)
+    proc = subprocess.run(vsctl('--format=json', *args), capture_output=True, text=True, env=service_env(), check=False)
     if proc.returncode:
         return None
     table = json.loads(proc.stdout)
