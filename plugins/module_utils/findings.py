@@ -16,6 +16,7 @@ __metaclass__ = type
 import ipaddress
 
 from ansible_collections.portsec.openstack.plugins.module_utils.addresses import stored_pairs
+from ansible_collections.portsec.openstack.plugins.module_utils.backend import ML2_OVS
 from ansible_collections.portsec.openstack.plugins.module_utils.views import port_security_on
 
 SEVERITIES = ('critical', 'high', 'medium', 'low', 'info')
@@ -39,8 +40,42 @@ CODES = {
 WIDE_PREFIX = {4: 16, 6: 48}
 
 
-def finding(code, detail, element=None):
-    return {'code': code, 'severity': CODES[code], 'detail': detail, 'element': element}
+def finding(code, detail, element=None, backend=None):
+    """backend: for a finding that depends on the Neutron backend, the one it assumes (a
+    name of backend.BACKENDS, or unknown when it explains every reading); None otherwise."""
+    return {'code': code, 'severity': CODES[code], 'detail': detail, 'element': element,
+            'backend': backend}
+
+
+def _host_bits_detail(text, address, backend):
+    if backend == 'ovn':
+        return ('Pair %s has host bits: ML2/OVN, which this cloud runs, reads it as %s alone (the'
+                ' mask only gives the subnet size); ML2/OVS would read the whole %s. Write %s to'
+                ' say so.' % (text, address.ip, address.network, address.ip))
+    if backend in ML2_OVS:
+        return ('Pair %s has host bits: ML2/OVS, which this cloud runs, reads it as the whole %s'
+                ' (%d addresses); ML2/OVN would read %s alone. Write %s or %s to say which.'
+                % (text, address.network, address.network.num_addresses, address.ip,
+                   address.ip, address.network))
+    return ('Pair %s has host bits: ML2/OVN reads it as %s alone (the mask only gives the'
+            ' subnet size), ML2/OVS as the whole %s. Write %s or %s to say which.'
+            % (text, address.ip, address.network, address.ip, address.network))
+
+
+def _other_fixed_ip_detail(address, other, backend):
+    name = other.get('name') or other.get('id')
+    if backend == 'ovn':
+        return ('Pair %s is the fixed IP of port %s on the same network: if that port is unbound'
+                ' (a reserved VIP), OVN turns it into a virtual port whose address follows this'
+                ' one; if it is bound to a VM, both claim the address.' % (address.ip, name))
+    if backend in ML2_OVS:
+        return ('Pair %s is the fixed IP of port %s on the same network: this port may use it;'
+                ' ML2/OVS has no virtual ports, so an unbound %s only holds the address, and if'
+                ' it is bound to a VM both claim the address.' % (address.ip, name, name))
+    return ('Pair %s is the fixed IP of port %s on the same network: if that port is unbound'
+            ' (a reserved VIP), OVN turns it into a virtual port whose address follows this'
+            ' one (ML2/OVS has none: the port only holds the address); if it is bound to a VM,'
+            ' both claim the address.' % (address.ip, name))
 
 
 def _ingress_from_anywhere(rule):
@@ -79,12 +114,15 @@ def _rule_text(rule):
     return '%s %s%s' % (rule.get('ethertype') or 'IPv4', protocol, ports)
 
 
-def port_findings(port, floating_ips=None, network=None, groups=None, network_ports=None):
+def port_findings(port, floating_ips=None, network=None, groups=None, network_ports=None,
+                  backend='unknown'):
     """Findings for one port.
 
     floating_ips: the floating IPs bound to this port; network: the port's network
     (router:external); groups: id -> security group with security_group_rules;
-    network_ports: the other ports of the same network (for virtual-port clashes).
+    network_ports: the other ports of the same network (for virtual-port clashes);
+    backend: the backend the cloud runs (backend.BACKENDS), or unknown (findings that depend
+    on it then give every reading).
     """
     found = []
     groups = groups or {}
@@ -101,7 +139,7 @@ def port_findings(port, floating_ips=None, network=None, groups=None, network_po
             'Port security is on and no security group is bound: Neutron drops all IP'
             ' traffic to and from the port. Bind a group (portsec.openstack.port_security).'))
 
-    found.extend(_pair_findings(port, network_ports or []))
+    found.extend(_pair_findings(port, network_ports or [], backend))
 
     if fips:
         found.extend(_internet_rule_findings(port, groups, fips))
@@ -151,7 +189,7 @@ def _internet_rule_findings(port, groups, fips):
     return found
 
 
-def _pair_findings(port, network_ports):
+def _pair_findings(port, network_ports, backend='unknown'):
     found = []
     others = {}
     for other in network_ports:
@@ -178,12 +216,8 @@ def _pair_findings(port, network_ports):
                 ' anti-spoofing protects little.' % (text, address.network.num_addresses),
                 'pair %s' % text))
         elif address.has_host_bits:
-            found.append(finding(
-                'PAIR_HOST_BITS',
-                'Pair %s has host bits: ML2/OVN reads it as %s alone (the mask only gives the'
-                ' subnet size), ML2/OVS as the whole %s. Write %s or %s to say which.'
-                % (text, address.ip, address.network, address.ip, address.network),
-                'pair %s' % text))
+            found.append(finding('PAIR_HOST_BITS', _host_bits_detail(text, address, backend),
+                                 'pair %s' % text, backend))
         elif not address.is_host:
             found.append(finding(
                 'PAIR_WHOLE_SUBNET',
@@ -193,13 +227,9 @@ def _pair_findings(port, network_ports):
         if address.is_host or address.has_host_bits:
             other = others.get(str(address.ip))
             if other is not None:
-                found.append(finding(
-                    'PAIR_IS_OTHER_PORT_FIXED_IP',
-                    'Pair %s is the fixed IP of port %s on the same network: if that port is'
-                    ' unbound (a reserved VIP), OVN turns it into a virtual port whose address'
-                    ' follows this one; if it is bound to a VM, both claim the address.'
-                    % (address.ip, other.get('name') or other.get('id')),
-                    'pair %s' % text))
+                found.append(finding('PAIR_IS_OTHER_PORT_FIXED_IP',
+                                     _other_fixed_ip_detail(address, other, backend),
+                                     'pair %s' % text, backend))
     return found
 
 

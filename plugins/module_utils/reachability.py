@@ -43,11 +43,14 @@ from ansible_collections.portsec.openstack.plugins.module_utils.addresses import
     plan_pairs,
     stored_pairs,
 )
+from ansible_collections.portsec.openstack.plugins.module_utils.backend import (
+    BACKEND_NAMES,
+    BACKENDS,
+    ML2_OVS,
+    assumption,
+)
 from ansible_collections.portsec.openstack.plugins.module_utils.views import port_label, port_security_on
 
-BACKENDS = ('ovn', 'ovs', 'iptables_hybrid')
-# The ML2/OVS backends: the openvswitch and the iptables_hybrid firewall drivers.
-ML2_OVS = ('ovs', 'iptables_hybrid')
 PROTOCOLS = ('tcp', 'udp', 'icmp', 'any')
 STAGES = (
     'source_anti_spoofing',
@@ -77,9 +80,6 @@ _PROTOCOL_NAMES = {
     'icmp': 'icmp', '1': 'icmp', 'ipv6-icmp': 'icmp', 'icmpv6': 'icmp', '58': 'icmp',
     'any': None, '': None,
 }
-
-BACKEND_NAMES = {'ovn': 'ML2/OVN', 'ovs': 'ML2/OVS (openvswitch)',
-                 'iptables_hybrid': 'ML2/OVS (iptables_hybrid)'}
 
 
 # -- small helpers ------------------------------------------------------------------
@@ -834,6 +834,91 @@ def evaluate(flow, ports, security_groups, backend='ovn', address_groups=None, w
     }
 
 
+def evaluate_detected(flow, ports, security_groups, found, address_groups=None, what_if=None):
+    """Evaluate one flow for the backend of a detection (backend.resolve): as evaluate when
+    one backend is known; otherwise for each candidate, merged. A verdict that is the same on
+    every candidate stands; one that differs is unknown (reachable None). backends holds
+    each candidate's verdict, blocked_by and reply."""
+    per = {name: evaluate(flow, ports, security_groups, backend=name,
+                          address_groups=address_groups, what_if=what_if)
+           for name in found['candidates']}
+    names = list(found['candidates'])
+    first = per[names[0]]
+    if len(names) == 1:
+        result = first
+    else:
+        result = dict(first, backend='unknown', checks=_merge_checks(names, per))
+        verdicts = {per[name]['verdict'] for name in names}
+        if len(verdicts) == 1:
+            result['blocked_by'] = _merged_blocked_by(names, per, result['checks'])
+        else:
+            result.update(verdict=UNKNOWN, reachable=None, blocked_by=None)
+        suggestions, seen = [], set()
+        for name in names:
+            for item in per[name]['suggestions']:
+                if item['text'] not in seen:
+                    seen.add(item['text'])
+                    suggestions.append(item)
+        result['suggestions'] = suggestions
+        codes = [item['code'] for item in first['assumptions']]
+        result['assumptions'] = list(first['assumptions']) + [
+            item for name in names[1:] for item in per[name]['assumptions']
+            if item['code'] not in codes]
+    result['assumptions'] = [assumption(found) if item['code'] == 'BACKEND' else item
+                             for item in result['assumptions']]
+    result['backends'] = {name: {'verdict': per[name]['verdict'],
+                                 'reachable': per[name]['reachable'],
+                                 'blocked_by': per[name]['blocked_by'],
+                                 'reply': per[name]['checks'][-1]['result'],
+                                 'summary': summary(per[name])}
+                          for name in names}
+    return result
+
+
+def _merge_checks(names, per):
+    """One check per stage: as on every candidate when they agree; otherwise the common
+    result (unknown if the results differ), code BACKEND_DEPENDENT, each backend's detail,
+    and backends (each candidate's result, code and detail)."""
+    merged = []
+    for index, check in enumerate(per[names[0]]['checks']):
+        items = [per[name]['checks'][index] for name in names]
+        if len({(item['result'], item['code']) for item in items}) == 1:
+            merged.append(check)
+            continue
+        results = {item['result'] for item in items}
+        entry = dict(check)
+        entry.update(
+            result=results.pop() if len(results) == 1 else UNKNOWN,
+            code='BACKEND_DEPENDENT',
+            detail='Differs between the backends that may run here: %s' % '; '.join(
+                '%s: %s %s' % (BACKEND_NAMES[name], item['result'], item['code'])
+                for name, item in zip(names, items)),
+            element=None,
+            backends={name: {'result': item['result'], 'code': item['code'],
+                             'detail': item['detail'], 'element': item['element']}
+                      for name, item in zip(names, items)})
+        entry.pop('subchecks', None)
+        merged.append(entry)
+    return merged
+
+
+def _merged_blocked_by(names, per, merged):
+    """Where a flow that every candidate blocks stops: the same place on all, or the first
+    stage that fails on all, or the first stage that fails on one, naming the backends."""
+    places = [per[name]['blocked_by'] for name in names]
+    if all(place == places[0] for place in places):
+        return places[0]
+    for check in merged:
+        if check['result'] == FAIL:
+            return {'stage': check['stage'], 'port': check['port'],
+                    'element': check['element'], 'code': check['code']}
+    for stage in STAGES:
+        failing = [name for name, place in zip(names, places) if place and place['stage'] == stage]
+        if failing:
+            return dict(per[failing[0]]['blocked_by'], backends=failing)
+    return None
+
+
 def _flow_ports(flow, ports):
     """The flow's (source, destination) port dicts; PortsecError if one is not in ports."""
     by_id = {port.get('id'): port for port in ports}
@@ -934,6 +1019,11 @@ def summary(result):
     flow = result['flow']
     what = flow['protocol'] if flow['port'] is None else '%s/%s' % (flow['protocol'], flow['port'])
     line = '%s -> %s %s: %s' % (flow['source_ip'], flow['destination_ip'], what, result['verdict'])
+    if result['verdict'] == UNKNOWN and result.get('backend') == 'unknown':
+        return line + ' (differs between backends: %s)' % '; '.join(
+            '%s %s' % (BACKEND_NAMES[name], item['summary'].split(': ', 1)[1])
+            for name, item in sorted((result.get('backends') or {}).items(),
+                                     key=lambda pair: BACKENDS.index(pair[0])))
     if result['blocked_by']:
         blocked = result['blocked_by']
         line += ' at %s on port %s (%s)' % (blocked['stage'], blocked['port']['name'] or

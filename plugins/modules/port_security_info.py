@@ -54,9 +54,22 @@ options:
         security groups, so by default they are left out.
     type: bool
     default: false
+  backend:
+    description:
+      - The Neutron backend the findings assume where they depend on it (C(PAIR_HOST_BITS),
+        C(PAIR_IS_OTHER_PORT_FIXED_IP)).
+      - V(auto) finds it out as O(portsec.openstack.reachability#module:backend=auto) does:
+        from the ports' binding when the caller is an admin and a port is bound (no
+        request), otherwise from the agent list (admin) or the extension aliases (project
+        member), one request. RV(backend) says what was seen and what was concluded. When it
+        stays V(unknown), those findings explain every backend's reading.
+      - A backend given here is taken as given, with no request.
+    type: str
+    choices: [auto, ovn, ovs, iptables_hybrid]
+    default: auto
 notes:
   - "Cost stays flat as ports grow: the ports (one list, or the selection's one to three
-    requests), one list of their security groups, one of their floating IPs, one of their
+    requests), at most one request to find out the backend, one list of their security groups, one of their floating IPs, one of their
     networks, one of the other ports on those networks (only when a port has allowed
     address pairs, to find pairs that clash with another port's fixed IP), and one list of
     servers (only when a port belongs to a server). Never one request per port."
@@ -140,7 +153,10 @@ ports:
     findings:
       description:
         - Audit findings, worst first. Each has C(code), C(severity) (critical, high,
-          medium, low, info), C(detail) (one line) and C(element) (what it is about).
+          medium, low, info), C(detail) (one line), C(element) (what it is about) and
+          C(backend) - for a finding that depends on the backend, the one it assumes
+          (RV(backend.backend), V(unknown) when the detail gives every reading), otherwise
+          null.
         - "Codes: C(PORT_SECURITY_OFF_EXPOSED) (critical: port security off with a floating
           IP or on an external network), C(PORT_SECURITY_OFF) (low), C(NO_SECURITY_GROUPS)
           (high: all traffic dropped), C(PAIR_ANY_ADDRESS) (high: C(0.0.0.0/0) or C(::/0),
@@ -153,10 +169,22 @@ ports:
       type: list
       elements: dict
       sample: [{"code": "PAIR_HOST_BITS", "severity": "medium", "element": "pair 10.10.10.11/24",
-                "detail": "Pair 10.10.10.11/24 has host bits: ML2/OVN reads it as 10.10.10.11 alone ..."}]
+                "backend": "ovn",
+                "detail": "Pair 10.10.10.11/24 has host bits: ML2/OVN, which this cloud runs, reads it as 10.10.10.11 alone ..."}]
     worst_severity:
       description: The worst severity among the port's findings, or null.
       type: str
+backend:
+  description:
+    - The backend the findings assume, and how it was chosen - C(requested) (O(backend)),
+      C(backend) (V(ovn), V(ovs), V(iptables_hybrid) or V(unknown)), C(candidates) (the
+      backends the evidence leaves possible), C(evidence) (what was seen, in words) and
+      C(requests) (at most one).
+  returned: always
+  type: dict
+  sample: {"requested": "auto", "backend": "ovn", "candidates": ["ovn"], "requests": 1,
+           "evidence": ["extensions enable-default-route-bfd, ... (the OVN L3 plugin) and none of
+                         ... (which the OVN mechanism driver withholds): ML2/OVN"]}
 summary:
   description: Number of ports and of findings per severity.
   returned: always
@@ -169,6 +197,7 @@ requests:
   sample: 5
 """
 
+from ansible_collections.portsec.openstack.plugins.module_utils.backend import BACKENDS, resolve
 from ansible_collections.portsec.openstack.plugins.module_utils.base import PortsecModule
 from ansible_collections.portsec.openstack.plugins.module_utils.errors import PortsecError
 from ansible_collections.portsec.openstack.plugins.module_utils.findings import (
@@ -261,11 +290,13 @@ def gather(cloud, ports, include_network_ports=False):
     return ports, groups, networks, fips, network_ports, servers
 
 
-def port_entry(port, groups, networks, fips, network_ports, servers, include_rules):
+def port_entry(port, groups, networks, fips, network_ports, servers, include_rules,
+               backend='unknown'):
     """The one port shape of every module (views.port_view), plus the audit's keys."""
     network = networks.get(port.get('network_id')) or {'id': port.get('network_id')}
     port_fips = fips.get(port['id'], [])
-    found = sort_findings(port_findings(port, port_fips, network, groups, network_ports))
+    found = sort_findings(port_findings(port, port_fips, network, groups, network_ports,
+                                        backend))
     names = {gid: (groups.get(gid) or {}).get('name') for gid in port.get('security_groups') or []}
     server_name = (servers.get(port['device_id']) or {}).get('name') if is_server_port(port) else None
     entry = port_view(port, names, network.get('name'), server_name)
@@ -285,14 +316,15 @@ def audit(cloud, params, project_id, deprecate):
     ports = select(cloud, params, project_id, deprecate)
     ports, groups, networks, fips, network_ports, servers = gather(
         cloud, ports, params.get('include_network_ports'))
+    found = resolve(cloud, params.get('backend') or 'auto', ports)
     entries = [port_entry(port, groups, networks, fips, network_ports, servers,
-                          params.get('include_rules'))
+                          params.get('include_rules'), found['backend'])
                for port in sorted(ports, key=lambda item: (item.get('name') or '', item['id']))]
     summary = {'ports': len(entries)}
     for severity in SEVERITIES:
         summary[severity] = sum(1 for entry in entries for item in entry['findings']
                                 if item['severity'] == severity)
-    return entries, summary
+    return entries, summary, found
 
 
 class PortSecurityInfoModule(PortsecModule):
@@ -301,6 +333,7 @@ class PortSecurityInfoModule(PortsecModule):
         all_projects=dict(type='bool', default=False),
         include_rules=dict(type='bool', default=False),
         include_network_ports=dict(type='bool', default=False),
+        backend=dict(type='str', default='auto', choices=['auto'] + list(BACKENDS)),
         **many_argument_spec()
     )
     module_kwargs = dict(
@@ -313,8 +346,9 @@ class PortSecurityInfoModule(PortsecModule):
         project_id = None
         if not any(self.params.get(name) for name in SELECTORS):
             project_id = self.conn.current_project_id
-        entries, summary = audit(cloud, self.params, project_id, self.ansible.deprecate)
-        return dict(changed=False, ports=entries, summary=summary, requests=cloud.requests)
+        entries, summary, found = audit(cloud, self.params, project_id, self.ansible.deprecate)
+        return dict(changed=False, ports=entries, summary=summary, backend=found,
+                    requests=cloud.requests)
 
 
 def main():

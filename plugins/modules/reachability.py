@@ -116,10 +116,22 @@ options:
         type: str
   backend:
     description:
-      - The Neutron backend to model. V(ovn) (ML2/OVN, Neutron's default) reads a pair with
-        host bits such as C(10.10.10.11/24) as that one address, also filters the
-        destination IP on the receiving port, and counts a remote group's members with
-        their fixed IPs only.
+      - The Neutron backend to model.
+      - V(auto) finds out which backend serves the two ports, from what the caller may see,
+        and never guesses. An admin sees the ports' binding (C(binding:vif_details) names the
+        mechanism driver that bound the port, and C(ovs_hybrid_plug) the ML2/OVS firewall
+        driver) at no extra cost, or, when neither port is bound, the agent list (one
+        request). A project member sees the extension aliases (one request) - those of the
+        OVN L3 plugin, and those the OVN mechanism driver withholds - which tell ML2/OVN
+        from ML2/OVS but not the ML2/OVS firewall driver. RV(backend_detection) and the
+        C(BACKEND) assumption say what was seen and what was concluded.
+      - When the evidence does not name one backend, RV(backend) is V(unknown) and the flow
+        is worked out for every backend still possible (RV(backend_detection.candidates)): a
+        verdict that is the same on all of them stands; one that differs is V(unknown) with
+        RV(reachable) null, and RV(backends) holds each backend's verdict.
+      - V(ovn) (ML2/OVN, Neutron's default) reads a pair with host bits such as
+        C(10.10.10.11/24) as that one address, also filters the destination IP on the
+        receiving port, and counts a remote group's members with their fixed IPs only.
       - V(ovs) (ML2/OVS with C(firewall_driver = openvswitch)) and V(iptables_hybrid)
         (ML2/OVS with C(firewall_driver = iptables_hybrid)) read such a pair as the whole
         prefix, filter only what a port sends, and count members' pairs in remote groups.
@@ -128,10 +140,11 @@ options:
         of its own), while the openvswitch driver ignores the flag and tracks every
         connection as for a stateful group; the reply path then says
         C(REPLY_EGRESS_STATEFUL_OVS_FIREWALL) or C(REPLY_INGRESS_STATEFUL_OVS_FIREWALL)."
-      - The backend cannot be read through the API; the model never guesses it silently.
+      - A backend given here is modelled as given, with no request to find it out.
+      - Other mechanism drivers (SR-IOV, macvtap, out-of-tree ones) are not modelled.
     type: str
-    choices: [ovn, ovs, iptables_hybrid]
-    default: ovn
+    choices: [auto, ovn, ovs, iptables_hybrid]
+    default: auto
   what_if:
     description:
       - Planned changes to evaluate instead of the current configuration. Nothing is
@@ -259,13 +272,22 @@ EXAMPLES = r"""
         - port: vm-a-port
           add_pairs: [10.10.10.11]
 
-- name: Case 3 - ping from A's DB port to B's DB port, on an ML2/OVS cloud
+- name: Case 3 - ping from A's DB port to B's DB port, on a cloud known to run ML2/OVS
   portsec.openstack.reachability:
     cloud: mycloud
     source: {server: vm-a, network: db-net}
     destination: {server: vm-b, network: db-net}
     protocol: icmp
-    backend: ovs
+    backend: ovs  # default auto: found out from the ports' binding or the extensions
+
+- name: Fail only when every backend this cloud may run blocks the flow
+  portsec.openstack.reachability:
+    cloud: mycloud
+    source: {port: vm-a-port, ip_address: 10.10.10.11}
+    destination: {port: vm-b-port, ip_address: 10.10.10.12}
+    port: 5432
+  register: flow
+  failed_when: flow.reachable is false  # null: the backend is unknown and decides it
 
 - name: A state's whole table in one call - the DB flow, a ping and a port no rule admits
   portsec.openstack.reachability:
@@ -295,7 +317,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 reachable:
-  description: True when the verdict is V(allowed).
+  description: True when the verdict is V(allowed), false otherwise; null when the backend is
+    V(unknown) and the verdict differs between the backends still possible.
   returned: success, without O(flows)
   type: bool
 verdict:
@@ -310,9 +333,40 @@ summary:
   type: str
   sample: "10.10.10.11 -> 10.10.10.12 tcp/5432: blocked at source_anti_spoofing on port vm-a-port (address 10.10.10.11)"
 backend:
-  description: The backend modelled.
+  description: The backend modelled - V(ovn), V(ovs), V(iptables_hybrid), or V(unknown) when
+    O(backend=auto) could not tell (the flow is then worked out for each of
+    RV(backend_detection.candidates)).
   returned: success, without O(flows)
   type: str
+  sample: ovn
+backends:
+  description:
+    - Each backend the flow was worked out for (the one modelled, or every candidate when
+      RV(backend) is V(unknown)), with its C(verdict), C(reachable), C(blocked_by), C(reply)
+      (the reply path's result) and C(summary).
+    - When the candidates disagree, RV(verdict) is V(unknown), RV(reachable) null, and a
+      stage whose result differs has code C(BACKEND_DEPENDENT) and C(backends) (each
+      backend's C(result), C(code), C(detail), C(element)).
+  returned: success, without O(flows)
+  type: dict
+  sample: {"ovs": {"verdict": "allowed", "reachable": true, "blocked_by": null, "reply": "pass",
+                   "summary": "10.10.10.11 -> 10.10.10.12 tcp/5432: allowed"},
+           "iptables_hybrid": {"verdict": "allowed", "reachable": true, "blocked_by": null,
+                               "reply": "pass",
+                               "summary": "10.10.10.11 -> 10.10.10.12 tcp/5432: allowed"}}
+backend_detection:
+  description:
+    - How the backend was chosen - C(requested) (O(backend)), C(backend) (the backend
+      modelled, or V(unknown)), C(candidates) (the backends the evidence leaves possible),
+      C(evidence) (what was seen, in words) and C(requests) (API requests it took, at most
+      one).
+  returned: success
+  type: dict
+  sample: {"requested": "auto", "backend": "unknown", "candidates": ["ovs", "iptables_hybrid"],
+           "evidence": ["extensions aap-reject-multicast, agent-resources-synced, ..., which the OVN
+                         mechanism driver withholds, and none of the OVN L3 plugin's: not ML2/OVN;
+                         a project member cannot see which firewall driver ML2/OVS runs"],
+           "requests": 1}
 flow:
   description: The flow as evaluated (ports, addresses, protocol and port).
   returned: success, without O(flows)
@@ -353,7 +407,8 @@ suggestions:
                        "pairs": [{"ip_address": "10.10.10.11"}], "state": "present"}}}]
 assumptions:
   description: What the verdict takes for granted (C(code), C(detail)), for example
-    C(L3_NOT_MODELLED), C(GUEST_NOT_MODELLED), C(BACKEND), C(EPHEMERAL_PORTS).
+    C(L3_NOT_MODELLED), C(GUEST_NOT_MODELLED), C(BACKEND) (which backend, and from what
+    evidence), C(EPHEMERAL_PORTS).
   returned: success, without O(flows)
   type: list
   elements: dict
@@ -366,7 +421,7 @@ flows:
   description:
     - With O(flows), one item per flow in the order given, each with C(name) (the flow's
       label or null) and the keys a single flow returns - C(reachable), C(verdict),
-      C(summary), C(backend), C(flow), C(checks), C(blocked_by), C(suggestions),
+      C(summary), C(backend), C(backends), C(flow), C(checks), C(blocked_by), C(suggestions),
       C(assumptions) and C(what_if).
   returned: success, with O(flows)
   type: list
@@ -379,12 +434,13 @@ requests:
   type: int
 """
 
+from ansible_collections.portsec.openstack.plugins.module_utils.backend import BACKENDS, resolve
 from ansible_collections.portsec.openstack.plugins.module_utils.base import PortsecModule
 from ansible_collections.portsec.openstack.plugins.module_utils.errors import PortsecError
 from ansible_collections.portsec.openstack.plugins.module_utils.groups import GroupCatalog
 from ansible_collections.portsec.openstack.plugins.module_utils.neutron import GROUP_FIELDS, Cloud
 from ansible_collections.portsec.openstack.plugins.module_utils.reachability import (
-    evaluate,
+    evaluate_detected,
     flow_port,
     summary,
 )
@@ -510,6 +566,7 @@ def explain(cloud, params, flows=None):
     dst = _endpoint(cloud, params['destination'], 'destination')
     planned = plan_what_if(cloud, params.get('what_if'), src, dst)
     ports, groups, address_groups = gather(cloud, src, dst, planned)
+    found = resolve(cloud, params['backend'], [src, dst])
     results = []
     for label, name, protocol, port, source_ip, destination_ip in flows:
         flow = {
@@ -521,8 +578,8 @@ def explain(cloud, params, flows=None):
             'port': port,
         }
         try:
-            result = evaluate(flow, ports, groups, backend=params['backend'],
-                              address_groups=address_groups, what_if=planned)
+            result = evaluate_detected(flow, ports, groups, found,
+                                       address_groups=address_groups, what_if=planned)
         except PortsecError as exc:
             if label is None:
                 raise
@@ -531,7 +588,7 @@ def explain(cloud, params, flows=None):
         if label is not None:
             result = dict(name=name, **result)
         results.append(result)
-    return results
+    return results, found
 
 
 class ReachabilityModule(PortsecModule):
@@ -547,7 +604,7 @@ class ReachabilityModule(PortsecModule):
             source_ip=dict(type='str'),
             destination_ip=dict(type='str'),
         )),
-        backend=dict(type='str', default='ovn', choices=['ovn', 'ovs', 'iptables_hybrid']),
+        backend=dict(type='str', default='auto', choices=['auto'] + list(BACKENDS)),
         what_if=dict(type='dict', options=dict(
             ports=dict(type='list', elements='dict', options=dict(
                 port=dict(type='str', required=True),
@@ -578,10 +635,12 @@ class ReachabilityModule(PortsecModule):
     def run(self):
         flows = requested_flows(self.params)  # bad input fails before any request
         cloud = Cloud(self.conn)
-        results = explain(cloud, self.params, flows)
+        results, found = explain(cloud, self.params, flows)
         if self.params.get('flows') is None:
-            return dict(changed=False, requests=cloud.requests, **results[0])
-        return dict(changed=False, requests=cloud.requests, flows=results)
+            return dict(changed=False, requests=cloud.requests, backend_detection=found,
+                        **results[0])
+        return dict(changed=False, requests=cloud.requests, backend_detection=found,
+                    flows=results)
 
 
 def main():

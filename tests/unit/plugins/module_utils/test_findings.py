@@ -87,6 +87,41 @@ def test_pair_host_bits_says_which():
     assert 'ML2/OVN reads it as 10.10.10.11 alone' in item['detail']
     assert 'ML2/OVS as the whole 10.10.10.0/24' in item['detail']
     assert item['element'] == 'pair 10.10.10.11/24'
+    # No backend known: the finding gives both readings and says it assumes none.
+    assert item['backend'] == 'unknown'
+
+
+@pytest.mark.parametrize('backend, reads', [
+    # ovn-nb(5) port_security: a non-zero host part means the one address.
+    ('ovn', 'ML2/OVN, which this cloud runs, reads it as 10.10.10.11 alone'),
+    # openvswitch_firewall and iptables_firewall: netaddr/iptables mask it to the network.
+    ('ovs', 'ML2/OVS, which this cloud runs, reads it as the whole 10.10.10.0/24 (256 addresses)'),
+    ('iptables_hybrid', 'ML2/OVS, which this cloud runs, reads it as the whole 10.10.10.0/24'),
+])
+def test_pair_host_bits_on_a_known_backend(backend, reads):
+    (item,) = findings.port_findings(port(pairs=['10.10.10.11/24']), network=INTERNAL,
+                                     backend=backend)
+    assert reads in item['detail']
+    assert item['backend'] == backend
+
+
+@pytest.mark.parametrize('backend, says', [
+    ('ovn', 'OVN turns it into a virtual port'),
+    ('ovs', 'ML2/OVS has no virtual ports, so an unbound vip only holds the address'),
+    ('unknown', '(ML2/OVS has none: the port only holds the address)'),
+])
+def test_pair_equal_to_other_port_fixed_ip_per_backend(backend, says):
+    vip = {'id': 'vip', 'name': 'vip', 'network_id': 'net',
+           'fixed_ips': [{'ip_address': '10.10.10.50'}]}
+    (item,) = findings.port_findings(port(pairs=['10.10.10.50']), network=INTERNAL,
+                                     network_ports=[vip], backend=backend)
+    assert says in item['detail']
+    assert item['backend'] == backend
+
+
+def test_findings_that_hold_everywhere_assume_no_backend():
+    (item,) = findings.port_findings(port(pairs=['0.0.0.0/0']), network=INTERNAL, backend='ovn')
+    assert (item['code'], item['backend']) == ('PAIR_ANY_ADDRESS', None)
 
 
 @pytest.mark.parametrize('pair, expected', [

@@ -970,3 +970,65 @@ def test_summary_line():
 ])
 def test_describe_rule(the_rule, text):
     assert model.describe_rule(the_rule) == text
+
+
+# -- an unknown backend: the flow for every candidate ------------------------------------------
+# backend.detect leaves candidates when the evidence does not name one backend. The expected
+# verdicts are those of the backend tests above, which were worked out from the sources.
+
+def detected(*candidates):
+    return {'requested': 'auto', 'backend': candidates[0] if len(candidates) == 1 else 'unknown',
+            'candidates': list(candidates), 'evidence': ['seen in the test'], 'requests': 1}
+
+
+def test_unknown_backend_and_verdicts_that_differ():
+    # A's pair 10.10.10.99/24: one address under OVN (blocked at A), the /24 under ML2/OVS.
+    ports = case1_ports(a_pairs=['10.10.10.99/24'], b_pairs=['10.10.10.12'])
+    result = model.evaluate_detected(flow(), ports, GROUPS, detected(*model.BACKENDS))
+    assert (result['backend'], result['verdict'], result['reachable'], result['blocked_by']) == (
+        'unknown', 'unknown', None, None)
+    assert {name: item['verdict'] for name, item in result['backends'].items()} == {
+        'ovn': 'blocked', 'ovs': 'allowed', 'iptables_hybrid': 'allowed'}
+    assert result['backends']['ovn']['blocked_by']['code'] == 'SRC_PAIR_HOST_BITS'
+    source = check(result, 'source_anti_spoofing')
+    assert (source['result'], source['code']) == ('unknown', 'BACKEND_DEPENDENT')
+    assert {name: item['code'] for name, item in source['backends'].items()} == {
+        'ovn': 'SRC_PAIR_HOST_BITS', 'ovs': 'SRC_IP_IN_PAIR', 'iptables_hybrid': 'SRC_IP_IN_PAIR'}
+    # Stages that agree keep their own check.
+    assert check(result, 'destination_ingress_groups')['code'] != 'BACKEND_DEPENDENT'
+    assert 'differs between backends: ML2/OVN blocked at source_anti_spoofing' in model.summary(result)
+    backend_note = [item for item in result['assumptions'] if item['code'] == 'BACKEND']
+    assert backend_note[0]['detail'].startswith('Backend unknown (seen in the test)')
+    # The fix that makes it pass on OVN is offered.
+    assert any('10.10.10.11' in item['text'] for item in result['suggestions'])
+
+
+def test_unknown_backend_and_a_verdict_that_is_the_same_stands():
+    # The same ports between the two ML2/OVS drivers only: allowed on both.
+    ports = case1_ports(a_pairs=['10.10.10.99/24'], b_pairs=['10.10.10.12'])
+    result = model.evaluate_detected(flow(), ports, GROUPS, detected(*model.ML2_OVS))
+    assert (result['backend'], result['verdict'], result['reachable']) == ('unknown', 'allowed', True)
+    assert sorted(result['backends']) == ['iptables_hybrid', 'ovs']
+
+
+def test_unknown_backend_blocked_everywhere_but_in_different_places():
+    # No pair on B: OVN drops at B's destination check, ML2/OVS only B's reply (B may not send
+    # from 10.10.10.12 on any backend), so the reply path fails on all three.
+    result = model.evaluate_detected(flow(), case1_ports(a_pairs=['10.10.10.11']), GROUPS,
+                                     detected(*model.BACKENDS))
+    assert (result['verdict'], result['reachable']) == ('blocked', False)
+    assert {name: item['blocked_by']['stage'] for name, item in result['backends'].items()} == {
+        'ovn': 'destination_port_security', 'ovs': 'reply_path', 'iptables_hybrid': 'reply_path'}
+    assert (result['blocked_by']['stage'], result['blocked_by']['port']['id']) == ('reply_path', 'port-b')
+    assert check(result, 'destination_port_security')['result'] == 'unknown'
+
+
+@pytest.mark.parametrize('backend', model.BACKENDS)
+def test_one_detected_backend_is_evaluate_with_the_detection_said(backend):
+    ports = case1_ports(a_pairs=['10.10.10.99/24'], b_pairs=['10.10.10.12'])
+    result = model.evaluate_detected(flow(), ports, GROUPS, detected(backend))
+    plain = run(flow(), ports, backend=backend)
+    assert (result['backend'], result['verdict'], result['checks']) == (backend, plain['verdict'], plain['checks'])
+    assert list(result['backends']) == [backend]
+    assert [item for item in result['assumptions'] if item['code'] == 'BACKEND'][0]['detail'].startswith(
+        'Detected %s: seen in the test.' % model.BACKEND_NAMES[backend])

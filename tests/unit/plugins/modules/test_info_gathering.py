@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 
 import pytest
 
@@ -130,7 +131,8 @@ SERVERS = {('GET', '/servers'): lambda params: {'servers': [{'id': 'server-1', '
 def info_params(**kwargs):
     params = dict(port=None, server=None, network=None, fixed_ip=None, mac_address=None,
                   ports=None, port_filters=None,
-                  all_projects=False, include_rules=False, include_network_ports=False)
+                  all_projects=False, include_rules=False, include_network_ports=False,
+                  backend='ovn')
     params.update(kwargs)
     return params
 
@@ -151,7 +153,7 @@ def test_info_case1_seed_step_reports_exposure():
     ports = [make_port(B_ID, 'vm-b-port', '192.168.1.12', [], enabled=False)]
     conn = Conn(network_routes(ports, fips=[{'floating_ip_address': '172.24.4.20',
                                              'port_id': B_ID}]), SERVERS)
-    entries, summary = info.audit(Cloud(conn), info_params(port=B_ID), None, no_deprecation)
+    entries, summary, _found = info.audit(Cloud(conn), info_params(port=B_ID), None, no_deprecation)
     (entry,) = entries
     assert [item['code'] for item in entry['findings']] == ['PORT_SECURITY_OFF_EXPOSED']
     assert entry['worst_severity'] == 'critical'
@@ -166,7 +168,7 @@ def test_info_case2_literal_pair_and_rules_on_request():
     ports = [make_port(B_ID, 'vm-b-port', '192.168.1.12', [SSH_ID, DB_ID],
                        pairs=['10.10.10.11/24'])]
     conn = Conn(network_routes(ports), SERVERS)
-    entries, _summary = info.audit(Cloud(conn), info_params(port=B_ID, include_rules=True), None, no_deprecation)
+    entries, _summary, _found = info.audit(Cloud(conn), info_params(port=B_ID, include_rules=True), None, no_deprecation)
     entry = entries[0]
     assert [item['code'] for item in entry['findings']] == ['PAIR_HOST_BITS']
     assert [group['name'] for group in entry['security_groups']] == ['ssh', 'db']
@@ -183,7 +185,7 @@ def test_info_cost_is_flat(count):
              for index in range(count)]
     conn = Conn(network_routes(ports), SERVERS)
     cloud = Cloud(conn)
-    entries, _summary = info.audit(cloud, info_params(), 'proj', no_deprecation)
+    entries, _summary, _found = info.audit(cloud, info_params(), 'proj', no_deprecation)
     assert len(entries) == count
     # ports, groups, networks, floating IPs, ports on the networks, servers.
     assert cloud.requests == 6
@@ -197,7 +199,7 @@ def test_info_skips_network_ports_and_no_pairs_no_extra_list():
                        device='router-1')]
     conn = Conn(network_routes(ports), SERVERS)
     cloud = Cloud(conn)
-    entries, _summary = info.audit(cloud, info_params(port_filters={'network': 'net-1'}), None, no_deprecation)
+    entries, _summary, _found = info.audit(cloud, info_params(port_filters={'network': 'net-1'}), None, no_deprecation)
     assert [entry['name'] for entry in entries] == ['vm-a']
     # network name lookup, ports by network, groups, networks, floating IPs, servers;
     # no list of the network's ports, as no port has a pair.
@@ -213,7 +215,7 @@ def test_info_network_alone_still_selects_the_network_and_is_deprecated():
     ports = [make_port(A_ID, 'vm-a', '192.168.1.11', [SSH_ID])]
     conn = Conn(network_routes(ports), SERVERS)
     deprecations = Deprecations()
-    entries, _summary = info.audit(Cloud(conn), info_params(network='net-1'), None, deprecations)
+    entries, _summary, _found = info.audit(Cloud(conn), info_params(network='net-1'), None, deprecations)
     assert [entry['name'] for entry in entries] == ['vm-a']
     port_lists = [params for method, url, params in conn.network.calls if url == '/ports']
     assert port_lists[0]['network_id'] == ['net-1']
@@ -224,7 +226,7 @@ def test_info_network_alone_still_selects_the_network_and_is_deprecated():
 
 def test_info_ports_by_name_and_id_and_unknown_ones_named():
     ports = [make_port(A_ID, 'vm-a', '192.168.1.11', [SSH_ID]), make_port(B_ID, 'vm-b', '192.168.1.12', [SSH_ID])]
-    entries, _summary = info.audit(Cloud(Conn(network_routes(ports), SERVERS)),
+    entries, _summary, _found = info.audit(Cloud(Conn(network_routes(ports), SERVERS)),
                                    info_params(ports=[B_ID, 'vm-a']), None, no_deprecation)
     assert [entry['id'] for entry in entries] == [A_ID, B_ID]  # sorted by name
     with pytest.raises(PortsecError, match="Port\\(s\\) nope not found"):
@@ -234,7 +236,7 @@ def test_info_ports_by_name_and_id_and_unknown_ones_named():
 def test_info_server_shows_every_port_of_the_server():
     # A server with two ports (Case 3): both are audited, as the audit playbook asks.
     ports = [make_port(A_ID, 'vm-b-db', '10.10.10.12', [DB_ID]), make_port(B_ID, 'vm-b-port', '192.168.1.12', [SSH_ID])]
-    entries, _summary = info.audit(Cloud(Conn(network_routes(ports), SERVERS)), info_params(server='vm-b'),
+    entries, _summary, _found = info.audit(Cloud(Conn(network_routes(ports), SERVERS)), info_params(server='vm-b'),
                                    None, no_deprecation)
     assert [entry['name'] for entry in entries] == ['vm-b-db', 'vm-b-port']
     assert {entry['server_name'] for entry in entries} == {'vm-b'}
@@ -267,7 +269,7 @@ def case1(b_enabled=True, a_pairs=()):
 def test_reachability_case1_seed_step():
     conn = Conn(network_routes(case1(b_enabled=False)))
     cloud = Cloud(conn)
-    [result] = reach.explain(cloud, reach_params())
+    [result], _found = reach.explain(cloud, reach_params())
     # Hand-derived (ovn-nb(5) port_security on A's inport): blocked at A.
     assert result['verdict'] == 'blocked'
     assert result['blocked_by']['port']['name'] == 'vm-a-port'
@@ -278,7 +280,7 @@ def test_reachability_case1_seed_step():
 
 def test_reachability_what_if_by_port_name():
     conn = Conn(network_routes(case1(b_enabled=False)))
-    [result] = reach.explain(Cloud(conn), reach_params(what_if={
+    [result], _found = reach.explain(Cloud(conn), reach_params(what_if={
         'ports': [{'port': 'vm-a-port', 'add_pairs': ['10.10.10.11'],
                    'port_security_enabled': None, 'remove_pairs': None,
                    'security_groups': None}],
@@ -299,7 +301,7 @@ def test_reachability_what_if_rule_by_group_name_costs_one_list():
     ports[1]['allowed_address_pairs'] = [{'ip_address': '10.10.10.12'}]
     conn = Conn(network_routes(ports))
     cloud = Cloud(conn)
-    [result] = reach.explain(cloud, reach_params(protocol='icmp', port=None, what_if={
+    [result], _found = reach.explain(cloud, reach_params(protocol='icmp', port=None, what_if={
         'ports': None,
         'rules': [{'security_group': 'db', 'direction': 'ingress', 'ethertype': 'IPv4',
                    'protocol': 'icmp', 'port_range_min': None, 'port_range_max': None,
@@ -320,7 +322,7 @@ def test_reachability_remote_group_members_one_list():
              make_port(B_ID, 'vm-b-port', '192.168.1.12', [DB_ID]), other_member]
     conn = Conn(network_routes(ports, groups=[web, db]))
     cloud = Cloud(conn)
-    [result] = reach.explain(cloud, reach_params(
+    [result], _found = reach.explain(cloud, reach_params(
         source=dict(reach_params()['source'], ip_address=None),
         destination=dict(reach_params()['destination'], ip_address=None)))
     # A is a member of web by its fixed IP (acl.py acl_remote_group_id).
@@ -337,7 +339,7 @@ def test_reachability_address_group_one_list():
     conn = Conn(network_routes(ports, groups=[GROUPS[0], db], address_groups=[
         {'id': 'ag-1', 'addresses': ['192.168.1.0/24']}]))
     cloud = Cloud(conn)
-    [result] = reach.explain(cloud, reach_params(
+    [result], _found = reach.explain(cloud, reach_params(
         source=dict(reach_params()['source'], ip_address=None),
         destination=dict(reach_params()['destination'], ip_address=None)))
     assert result['verdict'] == 'allowed'
@@ -370,7 +372,7 @@ CASE1_FLOWS = [
 def test_reachability_flows_one_read_for_all():
     conn = Conn(network_routes(case1(b_enabled=False)))
     cloud = Cloud(conn)
-    results = reach.explain(cloud, reach_params(port=None, flows=CASE1_FLOWS))
+    results, _found = reach.explain(cloud, reach_params(port=None, flows=CASE1_FLOWS))
     # Hand-derived from the rules (docs/concepts.md): with B unfiltered and no pair on A, every
     # flow from A's secondary address stops at A's anti-spoofing; ssh on the fixed IPs leaves A
     # by its egress rule and B, unfiltered, takes it.
@@ -391,7 +393,7 @@ def test_reachability_flows_fixed_ips_when_no_address():
     params['flows'] = [dict(CASE1_FLOWS[3], source_ip=None, destination_ip=None)]
     params['source'] = dict(params['source'], ip_address=None)
     params['destination'] = dict(params['destination'], ip_address=None)
-    [result] = reach.explain(Cloud(conn), params)
+    [result], _found = reach.explain(Cloud(conn), params)
     assert result['flow']['source_ip'] == '192.168.1.11'
     assert result['flow']['destination_ip'] == '192.168.1.12'
     assert result['verdict'] == 'allowed'  # B's ssh group admits tcp/22 from anywhere
@@ -427,3 +429,46 @@ def test_reachability_flow_port_out_of_range_before_any_request():
         reach.explain(Cloud(conn), reach_params(port=None, flows=flows))
     assert err.value.message == 'flows[0] (high): port 70000 is not between 1 and 65535.'
     assert conn.network.calls == []
+
+
+def _local_extensions(name):
+    path = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'data', 'backend_%s.json' % name)
+    with open(path) as handle:
+        return [{'alias': alias} for alias in json.load(handle)['member_extensions']]
+
+
+@pytest.mark.parametrize('name, backend, reading', [
+    ('ovn', 'ovn', 'reads it as 10.10.10.11 alone'),
+    # A member on ML2/OVS: not OVN, firewall driver unseen; both ML2/OVS drivers read the /24.
+    ('ovs', 'unknown', 'ML2/OVN reads it as 10.10.10.11 alone (the mask only gives the subnet size), ML2/OVS as'),
+])
+def test_info_auto_backend_costs_one_request_and_shapes_the_findings(name, backend, reading):
+    ports = [make_port(B_ID, 'vm-b-port', '192.168.1.12', [SSH_ID, DB_ID], pairs=['10.10.10.11/24'])]
+    routes = network_routes(ports)
+    routes[('GET', '/extensions')] = lambda params: {'extensions': _local_extensions(name)}
+    plain = Cloud(Conn(network_routes(ports), SERVERS))
+    info.audit(plain, info_params(port=B_ID), None, no_deprecation)
+    cloud = Cloud(Conn(routes, SERVERS))
+    entries, _summary, found = info.audit(cloud, info_params(port=B_ID, backend='auto'), None, no_deprecation)
+    assert cloud.requests == plain.requests + 1
+    assert found['backend'] == backend
+    (item,) = entries[0]['findings']
+    assert (item['code'], item['backend']) == ('PAIR_HOST_BITS', backend)
+    assert reading in item['detail']
+
+
+def test_reachability_auto_backend_on_a_member_of_ml2_ovs():
+    # The seed's Case 2 literal on B (10.10.10.11/24) plus A's own pair: B answers from
+    # 10.10.10.12, which B's pair covers only under ML2/OVS - the two ML2/OVS drivers agree.
+    ports = [make_port(A_ID, 'vm-a-port', '192.168.1.11', [SSH_ID], pairs=['10.10.10.11']),
+             make_port(B_ID, 'vm-b-port', '192.168.1.12', [SSH_ID, DB_ID], pairs=['10.10.10.11/24'])]
+    conn_routes = network_routes(ports)
+    conn_routes[('GET', '/extensions')] = lambda params: {'extensions': _local_extensions('ovs')}
+    cloud = Cloud(Conn(conn_routes))
+    [result], found = reach.explain(cloud, reach_params(backend='auto'))
+    assert (found['backend'], found['candidates'], found['requests']) == ('unknown', ['ovs', 'iptables_hybrid'], 1)
+    assert sorted(result['backends']) == ['iptables_hybrid', 'ovs']
+    # A may send from its pair, the DB group admits 10.10.10.11/32 on tcp/5432, and B's reply
+    # from 10.10.10.12 is inside its pair's /24 (ML2/OVS masks it): allowed on both drivers.
+    assert (result['verdict'], result['reachable']) == ('allowed', True)
+    assert result['backend'] == 'unknown'
