@@ -136,6 +136,15 @@ def _port_lines(ports, prefix):
     return lines
 
 
+def _backend_text(verify):
+    """'ovn', or 'unknown (ovs or iptables_hybrid)' when the detection left candidates."""
+    backend = verify.get('backend', '?')
+    candidates = (verify.get('backend_detection') or {}).get('candidates') or []
+    if backend == 'unknown' and candidates:
+        return 'unknown (%s; each held to its own expectations)' % ' or '.join(candidates)
+    return backend
+
+
 def verdict_table(states, title='', prefix=''):
     lines = []
     if title:
@@ -145,7 +154,7 @@ def verdict_table(states, title='', prefix=''):
         row = first['rows'][0] if first.get('rows') else {}
         lines.append('A -> B: %s -> %s (%s -> %s), backend %s' % (
             row.get('source_ip', '?'), row.get('destination_ip', '?'), first.get('source_port', '?'),
-            first.get('destination_port', '?'), first.get('backend', '?')))
+            first.get('destination_port', '?'), _backend_text(first)))
     for state in states:
         lines.append('')
         lines.extend(_heading(state))

@@ -16,6 +16,8 @@ description:
     verdict, the blocking stage, the blocking port or the reply differs from the row's
     C(expected), and says for each what was expected and what the model gives, with the
     element and code that block the flow.
+  - A row whose backend is V(unknown) is compared backend by backend (its C(backends)); each
+    backend that differs gives its own line.
   - The P(portsec.openstack.verify#role) role fails with these lines (C(verify_result.mismatches)).
 options:
   _input:
@@ -62,13 +64,26 @@ def mismatch_text(row):
         wanted += ' at %s on %s' % (exp['blocked_stage'], exp['blocked_port'])
     got = row['verdict']
     if row['blocked_stage']:
-        got += ' at ' + blocked_text(row)
-    return '%s: expected %s, reply %s; got %s, reply %s (%s)' % (
-        flow_text(row), wanted, exp['reply'], got, row['reply'], row['reply_code'])
+        got += ' at ' + (blocked_text(row) if 'blocked_code' in row else
+                         '%s on %s' % (row['blocked_stage'], row['blocked_port']))
+    reply_code = ' (%s)' % row['reply_code'] if row.get('reply_code') else ''
+    return 'expected %s, reply %s; got %s, reply %s%s' % (
+        wanted, exp['reply'], got, row['reply'], reply_code)
+
+
+def row_mismatches(row):
+    """A row with an unknown backend differs where one of its backends does; any other row
+    where it differs itself."""
+    if row.get('backends'):
+        return ['%s on %s: %s' % (flow_text(row), item['backend'], mismatch_text(item))
+                for item in row['backends'] if differs(item)]
+    if differs(row):
+        return ['%s: %s' % (flow_text(row), mismatch_text(row))]
+    return []
 
 
 def verify_mismatches(rows):
-    return [mismatch_text(row) for row in rows if differs(row)]
+    return [text for row in rows for text in row_mismatches(row)]
 
 
 class FilterModule(object):

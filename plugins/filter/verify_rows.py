@@ -19,6 +19,10 @@ description:
     C(reply) (V(pass) or V(fail), the reply path), and for a blocked flow C(stage) (the first
     stage that drops it) and C(side) (V(a), the source port, or V(b), the destination port).
     C(side) becomes the name of that port in C(expected.blocked_port).
+  - An expectation may hold C(backends), per backend the keys that differ there (for example
+    C({ovs: {reply: pass}})). Each answer is held to the expectation of the backend it was
+    modelled for; when that backend is V(unknown), each backend still possible is held to its
+    own, in C(backends) of the row.
   - Fails naming the flow when a flow has no expectation, or an expectation lacks C(verdict) or
     C(reply).
 positional: expected, source_port, destination_port
@@ -121,8 +125,18 @@ _value:
       type: str
     expected:
       description: What was expected - C(verdict), C(blocked_stage), C(blocked_port) (empty unless
-        blocked), C(reply).
+        blocked), C(reply) - on the backend modelled.
       type: dict
+    backend:
+      description: The backend the answer was modelled for (V(unknown) when it could not be
+        told).
+      type: str
+    backends:
+      description: Only when RV(_value.backend) is V(unknown) - one item per backend still
+        possible, with C(backend), C(verdict), C(blocked_stage), C(blocked_port), C(reply),
+        C(summary) and C(expected) (that backend's expectation).
+      type: list
+      elements: dict
 """
 
 from ansible.errors import AnsibleFilterError
@@ -152,35 +166,64 @@ def _expectation(name, expected):
     return exp
 
 
+def expectation_for(exp, backend):
+    """The expectation on one backend: the flow's keys with its backends.<backend> over them."""
+    found = {key: value for key, value in exp.items() if key != 'backends'}
+    found.update((exp.get('backends') or {}).get(backend) or {})
+    return found
+
+
+def _expected(exp, side_ports):
+    return {
+        'verdict': exp['verdict'],
+        'blocked_stage': exp.get('stage', ''),
+        'blocked_port': side_ports.get(exp.get('side', ''), '') if exp['verdict'] == 'blocked' else '',
+        'reply': exp['reply'],
+    }
+
+
+def _got(verdict, blocked_by, reply):
+    by = blocked_by or {}
+    by_port = by.get('port') or {}
+    return {'verdict': verdict, 'blocked_stage': by.get('stage') or '',
+            'blocked_port': by_port.get('name') or by_port.get('id') or '', 'reply': reply}
+
+
 def verify_row(answer, exp, source_port='', destination_port=''):
     flow = answer['flow']
     by = answer.get('blocked_by') or {}
-    by_port = by.get('port') or {}
     reply = next((check for check in answer.get('checks', []) if check.get('stage') == 'reply_path'), {})
     suggestions = answer.get('suggestions') or [{}]
-    side_port = {'a': source_port, 'b': destination_port}.get(exp.get('side', ''), '')
-    return {
+    side_ports = {'a': source_port, 'b': destination_port}
+    backend = answer.get('backend') or ''
+    row = {
         'flow': answer['name'],
         'protocol': flow['protocol'],
         'port': flow.get('port'),
         'source_ip': flow['source_ip'],
         'destination_ip': flow['destination_ip'],
-        'verdict': answer['verdict'],
-        'blocked_stage': by.get('stage') or '',
-        'blocked_port': by_port.get('name') or by_port.get('id') or '',
+        'backend': backend,
+    }
+    row.update(_got(answer['verdict'], by, reply.get('result', '')))
+    row.update({
         'blocked_element': by.get('element') or '',
         'blocked_code': by.get('code') or '',
-        'reply': reply.get('result', ''),
         'reply_code': reply.get('code', ''),
         'summary': answer.get('summary', ''),
         'suggestion': suggestions[0].get('text', ''),
-        'expected': {
-            'verdict': exp['verdict'],
-            'blocked_stage': exp.get('stage', ''),
-            'blocked_port': side_port if exp['verdict'] == 'blocked' else '',
-            'reply': exp['reply'],
-        },
-    }
+        'expected': _expected(expectation_for(exp, backend), side_ports),
+    })
+    candidates = answer.get('backends') or {}
+    if backend == 'unknown' and candidates:
+        # Each backend still possible is held to its own expectation.
+        row['backends'] = [dict(_got(item['verdict'], item.get('blocked_by'), item.get('reply', '')),
+                                backend=name, summary=item.get('summary', ''),
+                                expected=_expected(expectation_for(exp, name), side_ports))
+                           for name, item in candidates.items()]
+        wanted = [item['expected'] for item in row['backends']]
+        if all(item == wanted[0] for item in wanted):
+            row['expected'] = wanted[0]
+    return row
 
 
 def verify_rows(answers, expected, source_port='', destination_port=''):

@@ -130,3 +130,10 @@ def test_one_state_without_title(state, lines):
 
 def test_no_state():
     assert verdict_table([], 'Nothing') == ['=== Nothing', LEGEND]
+
+
+def test_verdict_table_names_the_candidates_of_an_unknown_backend():
+    state = {'title': 'as built', 'verify': dict(verify([at_a('db', 22)]), backend='unknown',
+                                                 backend_detection={'candidates': ['ovs', 'iptables_hybrid']})}
+    assert verdict_table([state])[0].endswith(
+        'backend unknown (ovs or iptables_hybrid; each held to its own expectations)')

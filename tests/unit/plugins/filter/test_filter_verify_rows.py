@@ -15,11 +15,13 @@ SRC, DST = 'shop-a', 'shop-b'
 
 
 def answer(name, protocol, port, verdict, reply='pass', reply_code='REPLY_OK', blocked_by=None,
-           summary='', suggestions=()):
+           summary='', suggestions=(), backend='ovn', backends=None):
     flow = {'protocol': protocol, 'source_ip': '10.10.10.11', 'destination_ip': '10.10.10.12'}
     if port is not None:
         flow['port'] = port
     return {'name': name, 'verdict': verdict, 'flow': flow, 'blocked_by': blocked_by, 'summary': summary,
+            'backend': backend, 'backends': backends or {backend: {'verdict': verdict, 'blocked_by': blocked_by,
+                                                                   'reply': reply, 'summary': summary}},
             'suggestions': [{'text': text, 'task': {}} for text in suggestions],
             'checks': [{'stage': 'source_anti_spoofing', 'result': 'pass', 'code': 'SRC_IP_FIXED'},
                        {'stage': 'reply_path', 'result': reply, 'code': reply_code}]}
@@ -36,12 +38,12 @@ AT_B = {'verdict': 'blocked', 'stage': 'destination_ingress_groups', 'side': 'b'
 
 ROW_DB_ALLOWED = {
     'flow': 'db', 'protocol': 'tcp', 'port': 5432, 'source_ip': '10.10.10.11', 'destination_ip': '10.10.10.12',
-    'verdict': 'allowed', 'blocked_stage': '', 'blocked_port': '', 'blocked_element': '', 'blocked_code': '',
+    'backend': 'ovn', 'verdict': 'allowed', 'blocked_stage': '', 'blocked_port': '', 'blocked_element': '', 'blocked_code': '',
     'reply': 'pass', 'reply_code': 'REPLY_OK', 'summary': 'allowed', 'suggestion': '',
     'expected': {'verdict': 'allowed', 'blocked_stage': '', 'blocked_port': '', 'reply': 'pass'}}
 ROW_ICMP_AT_A = {
     'flow': 'icmp', 'protocol': 'icmp', 'port': None, 'source_ip': '10.10.10.11', 'destination_ip': '10.10.10.12',
-    'verdict': 'blocked', 'blocked_stage': 'source_anti_spoofing', 'blocked_port': 'shop-a',
+    'backend': 'ovn', 'verdict': 'blocked', 'blocked_stage': 'source_anti_spoofing', 'blocked_port': 'shop-a',
     'blocked_element': 'address 10.10.10.11', 'blocked_code': 'SRC_IP_NOT_AUTHORISED',
     'reply': 'fail', 'reply_code': 'REPLY_DST_IP_NOT_AUTHORISED', 'summary': 'blocked at A',
     'suggestion': 'Add allowed address pair 10.10.10.11 to port shop-a.',
@@ -59,7 +61,7 @@ ROW_ICMP_AT_A = {
     # a port without a name is named by its ID; side b is the destination port
     ([answer('ssh', 'tcp', 22, 'blocked', blocked_by=INGRESS_BY_ID)], {'ssh': AT_B},
      [{'flow': 'ssh', 'protocol': 'tcp', 'port': 22, 'source_ip': '10.10.10.11', 'destination_ip': '10.10.10.12',
-       'verdict': 'blocked', 'blocked_stage': 'destination_ingress_groups', 'blocked_port': 'id-b',
+       'backend': 'ovn', 'verdict': 'blocked', 'blocked_stage': 'destination_ingress_groups', 'blocked_port': 'id-b',
        'blocked_element': 'groups shop-db', 'blocked_code': 'INGRESS_NO_MATCHING_RULE',
        'reply': 'pass', 'reply_code': 'REPLY_OK', 'summary': '', 'suggestion': '',
        'expected': {'verdict': 'blocked', 'blocked_stage': 'destination_ingress_groups', 'blocked_port': 'shop-b',
@@ -122,3 +124,44 @@ def changed(row, **expected):
 ])
 def test_verify_mismatches(rows, lines):
     assert verify_mismatches(rows) == lines
+
+
+# Case 1 after the seed's step (B unfiltered), from the rules: A's anti-spoofing drops the
+# request on every backend; B's reply to 10.10.10.11 is dropped by OVN's destination check on
+# A and passes ML2/OVS, which does not filter what a port receives.
+SEED_STEP = dict(AT_A, backends={'ovs': {'reply': 'pass'}, 'iptables_hybrid': {'reply': 'pass'}})
+
+
+def ml2_ovs_answer(reply_ovs='pass', reply_hybrid='pass'):
+    """A member on ML2/OVS: backend unknown between the two drivers; the verdicts agree."""
+    per = {'ovs': {'verdict': 'blocked', 'blocked_by': ANTI_SPOOFING, 'reply': reply_ovs, 'summary': 'a'},
+           'iptables_hybrid': {'verdict': 'blocked', 'blocked_by': ANTI_SPOOFING, 'reply': reply_hybrid,
+                               'summary': 'b'}}
+    return answer('db', 'tcp', 5432, 'blocked', reply='pass', blocked_by=ANTI_SPOOFING,
+                  backend='unknown', backends=per)
+
+
+@pytest.mark.parametrize('backend, reply', [('ovn', 'fail'), ('ovs', 'pass'), ('iptables_hybrid', 'pass')])
+def test_verify_rows_hold_each_backend_to_its_own_expectation(backend, reply):
+    got = answer('db', 'tcp', 5432, 'blocked', reply=reply, blocked_by=ANTI_SPOOFING, backend=backend)
+    (row,) = verify_rows([got], {'db': SEED_STEP}, SRC, DST)
+    assert row['expected'] == {'verdict': 'blocked', 'blocked_stage': 'source_anti_spoofing',
+                               'blocked_port': 'shop-a', 'reply': reply}
+    assert 'backends' not in row
+    assert verify_mismatches([row]) == []
+
+
+def test_verify_rows_with_an_unknown_backend_compare_every_candidate():
+    (row,) = verify_rows([ml2_ovs_answer()], {'db': SEED_STEP}, SRC, DST)
+    assert [(item['backend'], item['reply'], item['expected']['reply']) for item in row['backends']] == [
+        ('ovs', 'pass', 'pass'), ('iptables_hybrid', 'pass', 'pass')]
+    # Both candidates expect the same: that is the row's expectation.
+    assert row['expected']['reply'] == 'pass'
+    assert verify_mismatches([row]) == []
+
+
+def test_verify_mismatches_name_the_backend_that_differs():
+    (row,) = verify_rows([ml2_ovs_answer(reply_hybrid='fail')], {'db': SEED_STEP}, SRC, DST)
+    assert verify_mismatches([row]) == [
+        'db (tcp/5432 10.10.10.11 -> 10.10.10.12) on iptables_hybrid: expected blocked at source_anti_spoofing'
+        ' on shop-a, reply pass; got blocked at source_anti_spoofing on shop-a, reply fail']
