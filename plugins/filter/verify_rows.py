@@ -20,7 +20,7 @@ description:
     stage that drops it) and C(side) (V(a), the source port, or V(b), the destination port).
     C(side) becomes the name of that port in C(expected.blocked_port).
   - An expectation may hold C(backends), per backend the keys that differ there (for example
-    C({ovs: {reply: pass}})). Each answer is held to the expectation of the backend it was
+    C(reply) V(pass) under C(ovs)). Each answer is held to the expectation of the backend it was
     modelled for; when that backend is V(unknown), each backend still possible is held to its
     own, in C(backends) of the row.
   - Fails naming the flow when a flow has no expectation, or an expectation lacks C(verdict) or

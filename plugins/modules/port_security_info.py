@@ -58,7 +58,7 @@ options:
     description:
       - The Neutron backend the findings assume where they depend on it (C(PAIR_HOST_BITS),
         C(PAIR_IS_OTHER_PORT_FIXED_IP)).
-      - V(auto) finds it out as O(portsec.openstack.reachability#module:backend=auto) does:
+      - V(auto) finds it out as O(portsec.openstack.reachability#module:backend=auto) does,
         from the ports' binding when the caller is an admin and a port is bound (no
         request), otherwise from the agent list (admin) or the extension aliases (project
         member), one request. RV(backend) says what was seen and what was concluded. When it
@@ -175,13 +175,27 @@ ports:
       description: The worst severity among the port's findings, or null.
       type: str
 backend:
-  description:
-    - The backend the findings assume, and how it was chosen - C(requested) (O(backend)),
-      C(backend) (V(ovn), V(ovs), V(iptables_hybrid) or V(unknown)), C(candidates) (the
-      backends the evidence leaves possible), C(evidence) (what was seen, in words) and
-      C(requests) (at most one).
+  description: The backend the findings assume, and how it was chosen.
   returned: always
   type: dict
+  contains:
+    requested:
+      description: The O(backend) asked for (V(auto) or a backend's name).
+      type: str
+    backend:
+      description: The backend found - V(ovn), V(ovs), V(iptables_hybrid), or V(unknown).
+      type: str
+    candidates:
+      description: The backends the evidence leaves possible (one when it names the backend).
+      type: list
+      elements: str
+    evidence:
+      description: What was seen and what it shows, in words.
+      type: list
+      elements: str
+    requests:
+      description: The API requests the detection made (at most one).
+      type: int
   sample: {"requested": "auto", "backend": "ovn", "candidates": ["ovn"], "requests": 1,
            "evidence": ["extensions enable-default-route-bfd, ... (the OVN L3 plugin) and none of
                          ... (which the OVN mechanism driver withholds): ML2/OVN"]}

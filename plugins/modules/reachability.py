@@ -126,7 +126,7 @@ options:
         from ML2/OVS but not the ML2/OVS firewall driver. RV(backend_detection) and the
         C(BACKEND) assumption say what was seen and what was concluded.
       - When the evidence does not name one backend, RV(backend) is V(unknown) and the flow
-        is worked out for every backend still possible (RV(backend_detection.candidates)): a
+        is worked out for every backend still possible (RV(backend_detection.candidates)). A
         verdict that is the same on all of them stands; one that differs is V(unknown) with
         RV(reachable) null, and RV(backends) holds each backend's verdict.
       - V(ovn) (ML2/OVN, Neutron's default) reads a pair with host bits such as
@@ -355,13 +355,27 @@ backends:
                                "reply": "pass",
                                "summary": "10.10.10.11 -> 10.10.10.12 tcp/5432: allowed"}}
 backend_detection:
-  description:
-    - How the backend was chosen - C(requested) (O(backend)), C(backend) (the backend
-      modelled, or V(unknown)), C(candidates) (the backends the evidence leaves possible),
-      C(evidence) (what was seen, in words) and C(requests) (API requests it took, at most
-      one).
+  description: How the backend was chosen.
   returned: success
   type: dict
+  contains:
+    requested:
+      description: The O(backend) asked for (V(auto) or a backend's name).
+      type: str
+    backend:
+      description: The backend modelled - V(ovn), V(ovs), V(iptables_hybrid), or V(unknown).
+      type: str
+    candidates:
+      description: The backends the evidence leaves possible (one when it names the backend).
+      type: list
+      elements: str
+    evidence:
+      description: What was seen and what it shows, in words.
+      type: list
+      elements: str
+    requests:
+      description: The API requests the detection made (at most one).
+      type: int
   sample: {"requested": "auto", "backend": "unknown", "candidates": ["ovs", "iptables_hybrid"],
            "evidence": ["extensions aap-reject-multicast, agent-resources-synced, ..., which the OVN
                          mechanism driver withholds, and none of the OVN L3 plugin's: not ML2/OVN;

@@ -223,17 +223,25 @@ def test_ml2ovs_settle_waits_for_an_iteration_begun_after_the_call(cloud, monkey
     assert said in message
 
 
-def test_make_test_runs_the_matrix_on_ml2ovs_first_then_everything_on_ovn(runner, monkeypatch):
+def test_make_test_runs_the_matrix_and_the_port_modules_on_ml2ovs_first_then_everything_on_ovn(runner, monkeypatch):
     class Args:
         backend, target = "", []
 
+    on_ml2ovs = ["dataplane_matrix", "port_security", "allowed_address_pair"]
     monkeypatch.delenv("PORTSEC_TEST_BACKENDS", raising=False)
-    assert runner.backend_phases(Args) == [("ovs", ["dataplane_matrix"]), ("ovn", None)]
+    assert runner.backend_phases(Args) == [("ovs", on_ml2ovs), ("ovn", None)]
     monkeypatch.setenv("PORTSEC_TEST_BACKENDS", "ovs,ovs-hybrid")
-    assert runner.backend_phases(Args) == [("ovs", ["dataplane_matrix"]), ("ovs-hybrid", ["dataplane_matrix"]), ("ovn", None)]
+    assert runner.backend_phases(Args) == [("ovs", on_ml2ovs), ("ovs-hybrid", on_ml2ovs), ("ovn", None)]
     monkeypatch.setenv("PORTSEC_TEST_BACKENDS", "")
     assert runner.backend_phases(Args) == [("ovn", None)]
     Args.target = ["cases"]
     assert runner.backend_phases(Args) == [("ovn", None)]
     Args.backend = "ovs-hybrid"
     assert runner.backend_phases(Args) == [("ovs-hybrid", None)]
+
+
+def test_the_port_modules_run_beside_the_matrix_on_ml2ovs(runner, monkeypatch):
+    # The matrix alone in one lane; the two port modules' targets, together shorter, in the other.
+    monkeypatch.delenv("PORTSEC_TEST_LANES", raising=False)
+    assert runner.plan_lanes(runner.ML2OVS_TARGETS) == [
+        ("1", ["dataplane_matrix"]), ("2", ["allowed_address_pair", "port_security"])]
