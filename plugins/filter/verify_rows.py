@@ -132,7 +132,7 @@ _value:
         told).
       type: str
     backends:
-      description: Only when RV(_value.backend) is V(unknown) - one item per backend still
+      description: Only when RV(_value[].backend) is V(unknown) - one item per backend still
         possible, with C(backend), C(verdict), C(blocked_stage), C(blocked_port), C(reply),
         C(summary) and C(expected) (that backend's expectation).
       type: list

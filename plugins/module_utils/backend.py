@@ -215,8 +215,8 @@ def assumption(found):
                      ' differs between them is not given.'
                      % ('; '.join(found['evidence']),
                         ', '.join(BACKEND_NAMES[name] for name in found['candidates'])))
-    return {'code': 'BACKEND',
-            'detail': concluded + ' Pairs with host bits, destination filtering and remote'
-                      ' group membership differ between ML2/OVN and ML2/OVS; stateless groups'
-                      ' between the openvswitch and iptables_hybrid firewall drivers of ML2/OVS.'
-                      ' Other mechanism drivers are not modelled.'}
+    differs = (' Pairs with host bits, destination filtering and remote group membership'
+               ' differ between ML2/OVN and ML2/OVS; stateless groups between the openvswitch'
+               ' and iptables_hybrid firewall drivers of ML2/OVS. Other mechanism drivers are'
+               ' not modelled.')
+    return {'code': 'BACKEND', 'detail': concluded + differs}

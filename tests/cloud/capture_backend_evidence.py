@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Capture what each caller sees of the local cloud's Neutron backend, as unit-test data.
 
 The backend detection of portsec.openstack (plugins/module_utils/backend.py) decides from

@@ -227,7 +227,7 @@ def test_info_network_alone_still_selects_the_network_and_is_deprecated():
 def test_info_ports_by_name_and_id_and_unknown_ones_named():
     ports = [make_port(A_ID, 'vm-a', '192.168.1.11', [SSH_ID]), make_port(B_ID, 'vm-b', '192.168.1.12', [SSH_ID])]
     entries, _summary, _found = info.audit(Cloud(Conn(network_routes(ports), SERVERS)),
-                                   info_params(ports=[B_ID, 'vm-a']), None, no_deprecation)
+                                           info_params(ports=[B_ID, 'vm-a']), None, no_deprecation)
     assert [entry['id'] for entry in entries] == [A_ID, B_ID]  # sorted by name
     with pytest.raises(PortsecError, match="Port\\(s\\) nope not found"):
         info.audit(Cloud(Conn(network_routes(ports), SERVERS)), info_params(ports=['nope']), None, no_deprecation)
@@ -237,7 +237,7 @@ def test_info_server_shows_every_port_of_the_server():
     # A server with two ports (Case 3): both are audited, as the audit playbook asks.
     ports = [make_port(A_ID, 'vm-b-db', '10.10.10.12', [DB_ID]), make_port(B_ID, 'vm-b-port', '192.168.1.12', [SSH_ID])]
     entries, _summary, _found = info.audit(Cloud(Conn(network_routes(ports), SERVERS)), info_params(server='vm-b'),
-                                   None, no_deprecation)
+                                           None, no_deprecation)
     assert [entry['name'] for entry in entries] == ['vm-b-db', 'vm-b-port']
     assert {entry['server_name'] for entry in entries} == {'vm-b'}
 
