@@ -532,7 +532,7 @@ BUDGET = {
     "stages": {"ansible-lint": 90, "yamllint": 10, "ruff": 5, "changelog": 5, "sanity": 90, "units": 20,
                "compat": 150, "docs-lint": 20, "build": 90, "docs": 10, "integration": 2210},
     # target@backend: a target on an ML2/OVS backend of the local cloud (ML2OVS_BACKENDS)
-    "targets": {"cases": 1400, "dataplane_matrix": 560, "dataplane_matrix@ovs": 480, "dataplane_matrix@ovs-hybrid": 480,
+    "targets": {"cases": 1400, "dataplane_matrix": 560, "dataplane_matrix@ovs": 560, "dataplane_matrix@ovs-hybrid": 480,
                 "port_security@ovs": 200, "allowed_address_pair@ovs": 210,
                 "port_security@ovs-hybrid": 200, "allowed_address_pair@ovs-hybrid": 210,
                 "reliability": 420, "port_security": 170,
